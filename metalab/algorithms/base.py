@@ -1,0 +1,89 @@
+"""The one contract every meta-learner follows: phi = f_theta(D_train).
+
+A :class:`MetaLearner` holds the meta-parameters theta. :meth:`MetaLearner.adapt` reads a
+task's support set and returns a new :class:`TaskModel` phi, which maps queries to
+predictions; the learner itself keeps no per-task state, so one learner serves many tasks.
+Meta-training minimises :meth:`MetaLearner.meta_loss`, the loss of adapted models on their
+queries over a meta-batch, with the shared loop's optimizer. The three families fit it:
+
+- metric-based: ``adapt`` embeds the support set (prototypes, attention memory);
+- optimization-based: ``adapt`` runs an inner loop on functional parameters;
+- model-based: ``adapt`` writes the support set into a memory.
+
+A method whose outer update is not a gradient of the query loss (Reptile) returns from
+``meta_loss`` a surrogate whose gradient is its update direction, e.g.
+``0.5 * ||theta - phi.detach()||^2`` whose gradient is ``theta - phi``.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, ClassVar, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from metalab.tasks.episode import Episode
+
+
+class TaskModel(Protocol):
+    """phi: the model of one task, returned by :meth:`MetaLearner.adapt`."""
+
+    def __call__(self, query_x: torch.Tensor) -> torch.Tensor:
+        """``[Q, ...]`` inputs -> ``[Q, ways]`` logits (classification) or ``[Q, d]`` outputs."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class MetaLoss:
+    """What :meth:`MetaLearner.meta_loss` returns: the loss to minimise and detached metrics."""
+
+    loss: torch.Tensor
+    metrics: dict[str, float]
+
+
+class MetaLearner(nn.Module, abc.ABC):
+    """Base class of all meta-learners. Subclasses set ``name`` and ``Config`` and implement ``adapt``.
+
+    ``Config`` is a frozen dataclass of the learner's hyperparameters; ``config`` is stored in
+    checkpoints so that :func:`metalab.algorithms.build_learner` rebuilds the same learner.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    @abc.abstractmethod
+    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> TaskModel:
+        """Read one task's support set (``[N*K, ...]``, labels ``[N*K]``); return its task model."""
+
+    def meta_loss(self, batch: Episode) -> MetaLoss:
+        """Mean query cross-entropy of the adapted models over a batched episode.
+
+        Learners override this to compute the whole meta-batch at once where that is faster;
+        the result must equal this per-task definition.
+        """
+        losses, correct = [], []
+        for t in range(batch.tasks):
+            task = batch.task(t)
+            logits = self.adapt(task.support_x, task.support_y, task.ways)(task.query_x)
+            losses.append(F.cross_entropy(logits, task.query_y))
+            correct.append((logits.argmax(-1) == task.query_y).float().mean())
+        return MetaLoss(
+            loss=torch.stack(losses).mean(), metrics={"accuracy": float(torch.stack(correct).mean())}
+        )
+
+    @torch.no_grad()
+    def predict(self, episode: Episode) -> torch.Tensor:
+        """Query logits for a batched episode: ``[T, N*Q, ways]`` (used by evaluation)."""
+        return torch.stack(
+            [
+                self.adapt(task.support_x, task.support_y, task.ways)(task.query_x)
+                for task in (episode.task(t) for t in range(episode.tasks))
+            ]
+        )

@@ -1,0 +1,94 @@
+"""Prototypical Networks (Snell, Swersky & Zemel, NeurIPS 2017).
+
+Each class is represented by the mean of its embedded support examples (Eq. 1,
+``c_k = 1/|S_k| sum f(x_i)``) and a query is classified by a softmax over negative squared
+Euclidean distances to the prototypes (Eq. 2, ``p(y=k|x) ∝ exp(-||f(x) - c_k||^2)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+
+from metalab.algorithms.base import MetaLearner, MetaLoss
+from metalab.models.conv4 import Conv4
+from metalab.tasks.episode import Episode
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtoNetConfig:
+    """Hyperparameters of :class:`ProtoNet`.
+
+    Attributes:
+        in_channels: image channels (1 for Omniglot).
+        hidden: filters per conv block (64 in the paper).
+        chunk: images per encoder call during training; batches of about 80 run fastest
+            on the CPU (batch norm then normalises each chunk: "ghost" batch norm). 0 = all.
+    """
+
+    in_channels: int = 1
+    hidden: int = 64
+    chunk: int = 80
+
+
+def class_means(embeddings: torch.Tensor, labels: torch.Tensor, ways: int) -> torch.Tensor:
+    """Prototypes (Eq. 1): ``[..., NK, D]`` embeddings, ``[..., NK]`` labels -> ``[..., N, D]``."""
+    one_hot = F.one_hot(labels, ways).to(embeddings.dtype)
+    return (one_hot.transpose(-1, -2) @ embeddings) / one_hot.sum(-2).unsqueeze(-1)
+
+
+def squared_distances(queries: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    """``[..., Q, D]`` and ``[..., N, D]`` -> ``[..., Q, N]`` squared Euclidean distances."""
+    return (
+        queries.pow(2).sum(-1, keepdim=True)
+        - 2 * queries @ prototypes.transpose(-1, -2)
+        + prototypes.pow(2).sum(-1).unsqueeze(-2)
+    ).clamp(min=0)
+
+
+class PrototypeClassifier:
+    """phi for one task: the encoder and the class prototypes (Eq. 2)."""
+
+    def __init__(self, encoder: torch.nn.Module, prototypes: torch.Tensor) -> None:
+        self.encoder, self.prototypes = encoder, prototypes
+
+    def __call__(self, query_x: torch.Tensor) -> torch.Tensor:
+        return -squared_distances(self.encoder(query_x), self.prototypes)
+
+
+class ProtoNet(MetaLearner):
+    """Prototypical Networks on a Conv-4 encoder."""
+
+    name = "protonet"
+    Config = ProtoNetConfig
+
+    def __init__(self, config: ProtoNetConfig = ProtoNetConfig()) -> None:
+        super().__init__(config)
+        self.encoder = Conv4(config.in_channels, config.hidden)
+
+    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> PrototypeClassifier:
+        return PrototypeClassifier(self.encoder, class_means(self.encoder(support_x), support_y, ways))
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+        size = self.config.chunk if self.training and self.config.chunk else len(x)
+        return torch.cat([self.encoder(part) for part in x.split(size)])
+
+    def meta_loss(self, batch: Episode) -> MetaLoss:
+        logits = self._query_logits(batch)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.query_y.flatten())
+        accuracy = (logits.argmax(-1) == batch.query_y).float().mean()
+        return MetaLoss(loss=loss, metrics={"accuracy": float(accuracy)})
+
+    @torch.no_grad()
+    def predict(self, episode: Episode) -> torch.Tensor:
+        return self._query_logits(episode)
+
+    def _query_logits(self, batch: Episode) -> torch.Tensor:
+        """All tasks' support and query images through the encoder together: ``[T, NQ, N]``."""
+        tasks, n_support = batch.support_y.shape
+        z = self._embed(torch.cat([batch.support_x.flatten(0, 1), batch.query_x.flatten(0, 1)]))
+        support, query = z[: tasks * n_support], z[tasks * n_support :]
+        prototypes = class_means(support.view(tasks, n_support, -1), batch.support_y, batch.ways)
+        return -squared_distances(query.view(tasks, -1, z.shape[-1]), prototypes)

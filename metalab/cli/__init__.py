@@ -1,0 +1,46 @@
+"""The ``metalab`` command: one sub-command per module, each with ``add_parser`` and ``run``.
+
+A sub-command module exposes ``add_parser(subparsers) -> argparse.ArgumentParser`` which sets
+``func`` on the parser to a callable ``(args) -> int``. Errors meant for the user are
+:class:`metalab.errors.MetalabError` and are printed without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from metalab.errors import MetalabError
+
+# Sub-command modules, in the order `metalab --help` lists them.
+_COMMANDS = (
+    "metalab.cli.train",
+    "metalab.cli.evaluate",
+    "metalab.cli.predict",
+    "metalab.cli.data",
+    "metalab.cli.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metalab", description="Meta-learning: train, evaluate and use few-shot learners."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMANDS:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except MetalabError as error:
+        print(f"metalab: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("metalab: interrupted", file=sys.stderr)
+        return 130

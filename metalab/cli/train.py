@@ -1,0 +1,101 @@
+"""``metalab train``: meta-train a learner; options over a YAML config over the defaults."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import yaml
+
+from metalab.errors import ConfigError
+from metalab.training.checkpoint import load_checkpoint
+from metalab.training.config import TrainConfig, load_yaml, parse_duration
+
+# (flag, config field, type, help)
+_OPTIONS = (
+    ("--algorithm", "algorithm", str, "meta-learner (protonet, ...)"),
+    ("--dataset", "dataset", str, "omniglot, or a folder with one sub-folder per class"),
+    ("--split", "split", str, "Omniglot split: vinyals or lake"),
+    ("--data", "data_dir", str, "folder holding the data (default: $METALAB_DATA, then the cache)"),
+    ("--ways", "ways", int, "classes per training task"),
+    ("--shots", "shots", int, "support examples per class"),
+    ("--queries", "queries", int, "query examples per class"),
+    ("--meta-batch", "meta_batch", int, "tasks per meta-update"),
+    ("--steps", "steps", int, "meta-updates to take"),
+    ("--budget", "budget", parse_duration, "training time instead of --steps: 90s, 10m, 1h"),
+    ("--lr", "lr", float, "Adam learning rate"),
+    ("--schedule", "schedule", str, "cosine, step (halve every --lr-step) or constant"),
+    ("--lr-step", "lr_step", int, "steps between halvings with --schedule step"),
+    ("--val-every", "val_every", int, "steps between validations"),
+    ("--val-episodes", "val_episodes", int, "fixed validation episodes"),
+    ("--val-ways", "val_ways", int, "ways of validation tasks (default: --ways)"),
+    ("--val-shots", "val_shots", int, "shots of validation tasks (default: --shots)"),
+    ("--seed", "seed", int, "seed of initialisation and task sampling"),
+    ("--out", "out", str, "run folder"),
+    ("--device", "device", str, "auto, cpu or cuda"),
+    ("--threads", "threads", int, "CPU threads"),
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "train", help="meta-train a learner", description=__doc__,
+        epilog="example: metalab train --algorithm protonet --dataset omniglot --split vinyals "
+        "--ways 20 --shots 5 --queries 15 --budget 10m --out runs/protonet",
+    )
+    parser.add_argument("--config", help="YAML file of training options (see configs/)")
+    for flag, field, kind, text in _OPTIONS:
+        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    parser.add_argument("--set", dest="learner", action="append", default=[], metavar="KEY=VALUE",
+                        help="a hyperparameter of the algorithm, e.g. --set hidden=64 (repeatable)")
+    parser.add_argument("--resume", action="store_true", help="continue RUN/last.pt exactly")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Defaults, then the YAML file, then the options given on the command line."""
+    values = load_yaml(args.config) if args.config else {}
+    for _, field, _, _ in _OPTIONS:
+        if getattr(args, field) is not None:
+            values[field] = getattr(args, field)
+    if "budget" in values and args.steps is None and args.budget is not None:
+        values.pop("steps", None)
+    if "steps" in values and args.budget is None and args.steps is not None:
+        values.pop("budget", None)
+    learner = dict(values.get("learner") or {})
+    for item in args.learner:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
+        learner[key] = yaml.safe_load(text)
+    values["learner"] = learner
+    if "steps" not in values and "budget" not in values:
+        values["steps"] = 1000
+    return TrainConfig.from_dict(values)
+
+
+def run(args: argparse.Namespace) -> int:
+    from metalab.training.loop import train
+
+    config = resolve_config(args)
+    last = f"{config.out}/last.pt"
+    if args.resume:
+        stored = TrainConfig.from_dict(load_checkpoint(last)["config"]) if Path(last).exists() else None
+        if stored is not None:
+            given = {f: getattr(args, f) for _, f, _, _ in _OPTIONS if getattr(args, f) is not None}
+            changed = [f for f, v in given.items() if f not in ("out", "threads", "device") and getattr(stored, f) != v]
+            if changed:
+                raise ConfigError(
+                    f"--resume continues {config.out} with its stored configuration; it cannot change {changed}"
+                )
+            config = dataclasses.replace(stored, threads=config.threads, device=config.device)
+    result = train(config, resume=args.resume, progress=not args.no_progress, command=["metalab", *sys.argv[1:]])
+    best = result.best_val
+    print(f"trained {config.algorithm} for {result.steps} steps in {result.elapsed / 60:.1f} min; run folder {result.run}")
+    if best:
+        print(f"best validation at step {result.best_step}: {best}")
+    return 0

@@ -1,0 +1,102 @@
+"""Checkpoints: one dict, written atomically, checked when read.
+
+A checkpoint holds what a run needs to resume exactly (model, optimizer, step, task-stream
+generator, best validation, elapsed time) and what a user needs to use the model alone
+(algorithm, learner hyperparameters, preprocessing, training configuration and command).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from metalab.errors import CheckpointError
+
+FORMAT = "metalab-checkpoint"
+VERSION = 1
+REQUIRED = ("algorithm", "learner_config", "preprocess", "model", "config")
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    """Write ``state`` to ``path`` atomically: a killed writer never leaves a torn file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save({"format": FORMAT, "version": VERSION, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read and check a metalab checkpoint; a run folder means its ``best.pt``.
+
+    Raises:
+        CheckpointError: missing, truncated or corrupt file, or a file not written by metalab.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pt"
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; give a run folder or a .pt file")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, OSError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError) as error:
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or not a PyTorch file ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}). Use the run's other checkpoint "
+            "(best.pt or last.pt) or retrain"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path} is a PyTorch file but not a metalab checkpoint (no format: {FORMAT!r}); "
+            "metalab reads the best.pt / last.pt files that `metalab train` writes"
+        )
+    if state.get("version", 0) > VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer metalab (checkpoint version {state['version']} > "
+            f"{VERSION}); upgrade metalab"
+        )
+    missing = [key for key in REQUIRED if key not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks {missing}; it is incomplete, retrain")
+    return state
+
+
+def load_learner(path: str | Path, map_location: str | torch.device = "cpu"):
+    """The learner a checkpoint holds (in eval mode), its preprocessing, and the checkpoint.
+
+    Returns:
+        ``(learner, preprocess, state)``.
+    """
+    from metalab.algorithms import ALGORITHMS, build_learner
+    from metalab.data.preprocess import Preprocess
+
+    state = load_checkpoint(path, map_location)
+    if state["algorithm"] not in ALGORITHMS:
+        raise CheckpointError(
+            f"checkpoint {path} holds a {state['algorithm']!r} learner, which this metalab does not "
+            f"know (known: {', '.join(sorted(ALGORITHMS))}); upgrade metalab"
+        )
+    learner = build_learner(state["algorithm"], state["learner_config"])
+    try:
+        learner.load_state_dict(state["model"])
+    except RuntimeError as error:
+        raise CheckpointError(f"checkpoint {path} does not fit its {state['algorithm']} learner: {error}") from None
+    return learner.to(map_location).eval(), Preprocess.from_dict(state["preprocess"]), state

@@ -1,0 +1,244 @@
+"""The one training loop all meta-learners share.
+
+Each step draws a meta-batch of episodes, computes the learner's meta-loss, and takes an
+Adam step; every ``val_every`` steps it validates on fixed episodes and writes ``last.pt``
+(and ``best.pt`` when validation improves) atomically. ``resume=True`` continues from
+``last.pt`` exactly: same parameters, optimizer moments, task stream and schedule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from metalab.algorithms import MetaLearner, build_learner
+from metalab.data.dataset import FewShotDataset
+from metalab.data.load import load_dataset
+from metalab.data.preprocess import Preprocess
+from metalab.errors import ConfigError, TrainingDivergedError
+from metalab.evaluation.evaluate import EvalResult, evaluate
+from metalab.tasks.sampling import EpisodeStream, check_task
+from metalab.training.checkpoint import load_checkpoint, save_checkpoint
+from metalab.training.config import TrainConfig
+from metalab.training.metrics import MetricsLog, plot_curve
+
+_CALIBRATION_STEPS = 10  # steps timed before a --budget becomes a step count
+_LOG_EVERY = 50  # steps between training-loss records
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """Where a run ended: its folder, steps taken and best validation."""
+
+    run: Path
+    steps: int
+    best_step: int
+    best_val: EvalResult | None
+    elapsed: float
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
+    return device
+
+
+def learning_rate(config: TrainConfig, step: int, total: int | None) -> float:
+    """The schedule: linear warm-up, then cosine to zero over ``total``, halving, or constant."""
+    if config.warmup and step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    if config.schedule == "step":
+        return config.lr * 0.5 ** (step // config.lr_step)
+    if config.schedule == "cosine" and total:
+        progress = (step - config.warmup) / max(1, total - config.warmup)
+        return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.lr
+
+
+def new_learner(config: TrainConfig, preprocess: Preprocess) -> MetaLearner:
+    """The configured learner, initialised from ``config.seed`` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return build_learner(config.algorithm, {**config.learner, "in_channels": preprocess.channels})
+
+
+class _Run:
+    """The state of one run and the writing of its files (checkpoints, log, plot, config)."""
+
+    def __init__(self, config: TrainConfig, learner: MetaLearner, command: list[str]) -> None:
+        self.config, self.learner, self.command = config, learner, command
+        self.folder = Path(config.out)
+        self.step = 0
+        self.total: int | None = config.steps
+        self.best_val: EvalResult | None = None
+        self.best_step = -1
+        self.elapsed = 0.0
+        self.validation_seconds = 0.0
+
+    def state(self, optimizer: torch.optim.Optimizer, stream: EpisodeStream) -> dict[str, Any]:
+        learner = self.learner
+        return {
+            "algorithm": learner.name,
+            "learner_config": dataclasses.asdict(learner.config),
+            "preprocess": Preprocess(**self.config.preprocess).to_dict(),
+            "model": learner.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "stream": stream.state_dict(),
+            "config": self.config.to_dict(),
+            "command": self.command,
+            "step": self.step,
+            "total_steps": self.total,
+            "elapsed": self.elapsed,
+            "best": {"step": self.best_step, "val": dataclasses.asdict(self.best_val) if self.best_val else None},
+        }
+
+    def restore(self, state: dict[str, Any], optimizer: torch.optim.Optimizer, stream: EpisodeStream) -> None:
+        self.learner.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        stream.load_state_dict(state["stream"])
+        self.step, self.total, self.elapsed = state["step"], state["total_steps"], state["elapsed"]
+        self.best_step = state["best"]["step"]
+        self.best_val = EvalResult(**state["best"]["val"]) if state["best"]["val"] else None
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    learner: MetaLearner | None = None,
+    command: list[str] | None = None,
+    datasets: tuple[FewShotDataset, FewShotDataset] | None = None,
+) -> TrainResult:
+    """Meta-train ``config.algorithm`` and write the run folder ``config.out``.
+
+    Files: ``config.yaml`` (resolved config and command), ``metrics.jsonl``, ``curve.png``,
+    ``last.pt`` and ``best.pt``.
+
+    Args:
+        resume: continue ``out/last.pt``; without it an existing checkpoint is an error.
+        learner: use this learner instead of building ``config.algorithm`` (its ``name`` and
+            ``config`` must let :func:`build_learner` rebuild it from the checkpoint).
+        datasets: ``(train, val)`` to use instead of loading them from the config.
+
+    Raises:
+        TrainingDivergedError: the loss became NaN or infinite; ``last.pt`` then holds the
+            last finite state.
+    """
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    preprocess = Preprocess(**config.preprocess)
+    if datasets is None:
+        datasets = tuple(
+            load_dataset(config.dataset, part, split=config.split, data_dir=config.data_dir, preprocess=preprocess)
+            for part in ("train", "val")
+        )
+    train_set, val_set = datasets
+    val_ways, val_shots, val_queries = config.validation_task
+    check_task(val_set, val_ways, val_shots, val_queries)
+    stream = EpisodeStream(train_set, config.ways, config.shots, config.queries, config.meta_batch, config.seed)
+
+    learner = (learner or new_learner(config, preprocess)).to(device)
+    optimizer = torch.optim.Adam(learner.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    run = _Run(config, learner, command or sys.argv)
+    last, best = run.folder / "last.pt", run.folder / "best.pt"
+    if resume and last.exists():
+        run.restore(load_checkpoint(last, map_location=device), optimizer, stream)
+    elif last.exists():
+        raise ConfigError(
+            f"{run.folder} already holds a run (last.pt at step {load_checkpoint(last)['step']}); "
+            "pass --resume to continue it, or choose another --out"
+        )
+    run.folder.mkdir(parents=True, exist_ok=True)
+    (run.folder / "config.yaml").write_text(
+        yaml.safe_dump({"command": run.command, "config": config.to_dict()}, sort_keys=False)
+    )
+    log = MetricsLog(run.folder / "metrics.jsonl", resume_step=run.step if resume else None)
+
+    def validate() -> None:
+        clock = time.perf_counter()
+        result = evaluate(
+            learner, val_set, ways=val_ways, shots=val_shots, queries=val_queries,
+            episodes=config.val_episodes, seed=config.seed, device=device,
+        )
+        log.write({"step": run.step, "val_accuracy": result.accuracy, "val_ci95": result.ci95})
+        if run.best_val is None or result.accuracy > run.best_val.accuracy:
+            run.best_val, run.best_step = result, run.step
+            save_checkpoint(run.state(optimizer, stream), best)
+        save_checkpoint(run.state(optimizer, stream), last)
+        plot_curve(log.records(), run.folder / "curve.png", f"{config.algorithm} on {train_set.name}")
+        run.validation_seconds = time.perf_counter() - clock
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=run.total, initial=run.step, disable=None if progress else True, unit="step",
+               desc=f"{config.algorithm} {config.ways}w{config.shots}s")
+    window: list[tuple[float, float]] = []
+    calibration_start = None
+    learner.train()
+    started = time.perf_counter() - run.elapsed
+    if run.step == 0:
+        validate()
+    while run.total is None or run.step < run.total:
+        if run.total is None and calibration_start is None and run.step >= 2:
+            calibration_start = (time.perf_counter(), run.step)
+        batch = next(stream).to(device)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, run.step, run.total)
+        result = learner.meta_loss(batch)
+        if not torch.isfinite(result.loss):
+            run.elapsed = time.perf_counter() - started
+            save_checkpoint(run.state(optimizer, stream), last)
+            log.write({"step": run.step, "event": "diverged", "loss": result.loss.item()})
+            bar.close()
+            raise TrainingDivergedError(
+                f"the meta-loss is {result.loss.item()} at step {run.step}; training stopped. "
+                f"{last} holds the last finite state (step {run.step}) and {best} the best "
+                "validated one. Lower --lr or set grad_clip, and start a new run from scratch"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        result.loss.backward()
+        if config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(learner.parameters(), config.grad_clip)
+        optimizer.step()
+        run.step += 1
+        bar.update()
+        window.append((result.loss.item(), result.metrics.get("accuracy", float("nan"))))
+        if calibration_start and run.step == calibration_start[1] + _CALIBRATION_STEPS:
+            now = time.perf_counter()
+            per_step = (now - calibration_start[0]) / _CALIBRATION_STEPS
+            run.total = _steps_within_budget(config, run, per_step, now - started)
+            bar.total = run.total
+            bar.refresh()
+        validating = run.step % config.val_every == 0 or run.step == run.total
+        if run.step % _LOG_EVERY == 0 or validating:  # flushed at checkpoints, so resumed logs match
+            loss, accuracy = (sum(v) / len(v) for v in zip(*window))
+            run.elapsed = time.perf_counter() - started
+            log.write({"step": run.step, "loss": loss, "accuracy": accuracy,
+                       "lr": optimizer.param_groups[0]["lr"], "time": round(run.elapsed, 2)})
+            bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}")
+            window.clear()
+        if validating:
+            run.elapsed = time.perf_counter() - started
+            validate()
+    bar.close()
+    return TrainResult(run.folder, run.step, run.best_step, run.best_val, run.elapsed)
+
+
+def _steps_within_budget(config: TrainConfig, run: _Run, per_step: float, elapsed: float) -> int:
+    """Total steps that fit ``config.budget`` at the measured pace, validations included."""
+    remaining = config.budget - elapsed
+    # s more steps cost s * per_step + (s / val_every) * one validation
+    extra = int(remaining / (per_step + run.validation_seconds / config.val_every))
+    return run.step + max(1, extra)

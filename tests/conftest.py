@@ -1,0 +1,55 @@
+"""Shared fixtures: the real Omniglot in ../shared/data (or $METALAB_DATA), small real subsets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from metalab.data.dataset import FewShotDataset
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    root = Path(os.environ.get("METALAB_DATA") or SHARED_DATA)
+    if not (root / "omniglot" / "images_background.npz").is_file():
+        pytest.fail(f"Omniglot arrays not found under {root}; set METALAB_DATA to the shared data folder")
+    return root
+
+
+@pytest.fixture(scope="session")
+def omniglot_train(data_dir) -> FewShotDataset:
+    from metalab.data.load import omniglot
+
+    return omniglot("vinyals", "train", data_dir)
+
+
+@pytest.fixture(scope="session")
+def omniglot_val(data_dir) -> FewShotDataset:
+    from metalab.data.load import omniglot
+
+    return omniglot("vinyals", "val", data_dir)
+
+
+@pytest.fixture(scope="session")
+def first_classes():
+    """``first_classes(dataset, n)``: the first n classes of a dataset (real images, fewer classes)."""
+    return subset
+
+
+def subset(dataset: FewShotDataset, classes: int) -> FewShotDataset:
+    """The first ``classes`` classes of a dataset (real images, fewer classes)."""
+    return FewShotDataset(
+        images=dataset.images, offsets=dataset.offsets[:classes], sizes=dataset.sizes[:classes],
+        rotations=dataset.rotations[:classes], class_names=dataset.class_names[:classes],
+        name=f"{dataset.name}[:{classes}]",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    torch.set_num_threads(2)

@@ -1,0 +1,36 @@
+import pytest
+
+from metalab.data import splits
+from metalab.errors import DataError
+
+
+@pytest.mark.parametrize("split", splits.SPLITS)
+def test_no_character_appears_in_two_parts(split):
+    parts = {part: {row for row, _ in splits.classes(split, part)} for part in splits.PARTS}
+    assert not parts["train"] & parts["val"]
+    assert not parts["train"] & parts["test"]
+    assert not parts["val"] & parts["test"]
+
+
+def test_vinyals_split_sizes_and_rotations():
+    sizes = {part: len(splits.classes("vinyals", part)) for part in splits.PARTS}
+    assert sizes == {"train": 4400, "val": 400, "test": 1692}  # (1100, 100, 423) characters x 4
+    assert {turns for _, turns in splits.classes("vinyals", "test")} == {0, 1, 2, 3}
+
+
+def test_lake_split_tests_on_the_evaluation_alphabets():
+    test_rows = {row for row, _ in splits.classes("lake", "test")}
+    assert test_rows == set(range(964, 1623))
+    train_val = {row for part in ("train", "val") for row, _ in splits.classes("lake", part)}
+    assert train_val == set(range(964))
+
+
+def test_split_is_fixed():
+    # The benchmark depends on these exact characters; changing them changes every figure.
+    assert splits.classes("vinyals", "test")[:2] == splits.classes("vinyals", "test")[:2]
+    assert len(set(splits.character_names())) == 1623
+
+
+def test_unknown_split_is_an_error():
+    with pytest.raises(DataError, match="unknown Omniglot split 'x'"):
+        splits.classes("x", "train")

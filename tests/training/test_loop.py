@@ -1,0 +1,148 @@
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from metalab.algorithms import ProtoNet
+from metalab.errors import CheckpointError, ConfigError, TrainingDivergedError
+from metalab.training.checkpoint import load_checkpoint, load_learner, save_checkpoint
+from metalab.training.config import TrainConfig, parse_duration
+from metalab.data.preprocess import Preprocess
+from metalab.training.loop import new_learner, train
+
+
+@pytest.fixture(scope="module")
+def small_data(omniglot_train, omniglot_val, first_classes):
+    return first_classes(omniglot_train, 100), first_classes(omniglot_val, 40)
+
+
+def config(tmp_path, **changes) -> TrainConfig:
+    values = dict(ways=5, shots=1, queries=3, meta_batch=2, steps=12, val_every=4, val_episodes=5,
+                  out=str(tmp_path / "run"), seed=0, learner={"hidden": 16})
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def test_run_folder_holds_checkpoints_log_curve_and_config(tmp_path, small_data):
+    result = train(config(tmp_path), progress=False, datasets=small_data)
+    run = tmp_path / "run"
+    for name in ("best.pt", "last.pt", "metrics.jsonl", "curve.png", "config.yaml"):
+        assert (run / name).is_file(), name
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "val_accuracy" in r] == [0, 4, 8, 12]
+    assert load_checkpoint(run / "last.pt")["step"] == 12 == result.steps
+    assert load_checkpoint(run)["step"] == result.best_step
+
+
+class _KilledAtCall(ProtoNet):
+    """Raises KeyboardInterrupt (as a kill would stop the process) on its ``limit``-th meta-loss."""
+
+    def __init__(self, config, limit):
+        super().__init__(config)
+        self.limit, self.calls = limit, 0
+
+    def meta_loss(self, batch):
+        self.calls += 1
+        if self.calls == self.limit:
+            raise KeyboardInterrupt
+        return super().meta_loss(batch)
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path, small_data):
+    train(config(tmp_path / "a"), progress=False, datasets=small_data)
+    killed = _KilledAtCall(ProtoNet.Config(hidden=16), limit=11)  # dies during step 11; last.pt is step 8
+    killed.load_state_dict(new_learner(config(tmp_path / "b"), Preprocess()).state_dict())
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "b"), progress=False, datasets=small_data, learner=killed)
+    assert load_checkpoint(tmp_path / "b" / "run" / "last.pt")["step"] == 8
+    train(config(tmp_path / "b"), resume=True, progress=False, datasets=small_data)
+    a = load_checkpoint(tmp_path / "a" / "run" / "last.pt")
+    b = load_checkpoint(tmp_path / "b" / "run" / "last.pt")
+    assert a["step"] == b["step"] == 12
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    log_a = (tmp_path / "a" / "run" / "metrics.jsonl").read_text().splitlines()
+    log_b = (tmp_path / "b" / "run" / "metrics.jsonl").read_text().splitlines()
+    strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "time"} for l in lines]  # noqa: E731
+    assert strip(log_a) == strip(log_b)
+
+
+def test_existing_run_needs_resume(tmp_path, small_data):
+    train(config(tmp_path, steps=2), progress=False, datasets=small_data)
+    with pytest.raises(ConfigError, match="already holds a run .* pass --resume"):
+        train(config(tmp_path, steps=2), progress=False, datasets=small_data)
+
+
+class _DivergesAtStep3(ProtoNet):
+    calls = 0
+
+    def meta_loss(self, batch):
+        out = super().meta_loss(batch)
+        type(self).calls += 1
+        if type(self).calls > 3:
+            return dataclasses.replace(out, loss=out.loss * float("nan"))
+        return out
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, small_data):
+    learner = _DivergesAtStep3(ProtoNet.Config(hidden=16))
+    learner.name = "protonet"
+    with pytest.raises(TrainingDivergedError, match="meta-loss is nan at step 3.*last.pt holds the last finite state"):
+        train(config(tmp_path), progress=False, datasets=small_data, learner=learner)
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["step"] == 3
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["step"] == 0
+    assert '"event": "diverged"' in (tmp_path / "run" / "metrics.jsonl").read_text()
+
+
+def test_corrupt_checkpoint_is_reported(tmp_path):
+    path = tmp_path / "last.pt"
+    path.write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match="corrupt or not a PyTorch file"):
+        load_checkpoint(path)
+
+
+def test_truncated_checkpoint_is_reported(tmp_path, small_data):
+    train(config(tmp_path, steps=2), progress=False, datasets=small_data)
+    data = (tmp_path / "run" / "best.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_learner(tmp_path / "cut.pt")
+
+
+def test_foreign_checkpoint_is_reported(tmp_path):
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a metalab checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_missing_checkpoint_is_reported(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nothing.pt")
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    save_checkpoint({"a": 1}, tmp_path / "c.pt")
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({"a": 2}, tmp_path / "c.pt")
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["a"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_budget_becomes_a_step_count_that_fits(tmp_path, small_data):
+    result = train(config(tmp_path, steps=None, budget=6.0, val_every=1000), progress=False, datasets=small_data)
+    assert result.steps > 12
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["total_steps"] == result.steps
+    assert result.elapsed < 6.0 * 1.5
+
+
+def test_config_errors_name_the_fix():
+    with pytest.raises(ConfigError, match="exactly one of steps"):
+        TrainConfig(steps=None, budget=None)
+    with pytest.raises(ConfigError, match="write e.g. 90s, 10m or 1h"):
+        parse_duration("ten minutes")
+    assert parse_duration("10m") == 600 and parse_duration("1.5h") == 5400
