@@ -1,3 +1,4 @@
+import io
 import zipfile
 
 import numpy as np
@@ -36,10 +37,15 @@ def write_official_zip(path, name, images):
                         Image.fromarray(images[row, drawer]).save(handle, format="PNG")
 
 
-def test_download_decodes_and_verifies_the_official_evaluation_zip(tmp_path, data_dir):
-    write_official_zip(tmp_path / "images_evaluation.zip", "evaluation", og.load_set("evaluation", data_dir))
-    urls = {"evaluation": (tmp_path / "images_evaluation.zip").as_uri()}
-    folder = og.download_omniglot(tmp_path / "cache", urls=urls, sets=("evaluation",))
+@pytest.fixture(scope="module")
+def evaluation_zip(tmp_path_factory, data_dir):
+    path = tmp_path_factory.mktemp("zips") / "images_evaluation.zip"
+    write_official_zip(path, "evaluation", og.load_set("evaluation", data_dir))
+    return path
+
+
+def test_download_decodes_and_verifies_the_official_evaluation_zip(evaluation_zip, tmp_path, data_dir):
+    folder = og.download_omniglot(tmp_path / "cache", urls={"evaluation": evaluation_zip.as_uri()}, sets=("evaluation",))
     assert np.array_equal(og.load_set("evaluation", folder), og.load_set("evaluation", data_dir))
 
 
@@ -54,13 +60,31 @@ def test_download_decodes_and_verifies_both_official_zips(tmp_path, data_dir):
         assert np.array_equal(og.load_set(name, folder), og.load_set(name, data_dir))
 
 
-def test_download_rejects_pixels_that_differ_from_the_official_digest(tmp_path, data_dir):
-    images = og.load_set("evaluation", data_dir).copy()
-    images[0, 0, 50, 50] ^= True  # one flipped pixel
-    write_official_zip(tmp_path / "bad.zip", "evaluation", images)
+def test_download_rejects_pixels_that_differ_from_the_official_digest(evaluation_zip, tmp_path, data_dir):
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(evaluation_zip) as source, zipfile.ZipFile(bad, "w") as target:
+        for i, entry in enumerate(source.namelist()):
+            payload = source.read(entry)
+            if i == 0:  # flip one pixel of the first drawing
+                with Image.open(io.BytesIO(payload)) as image:
+                    pixels = np.asarray(image.convert("1")).copy()
+                pixels[50, 50] ^= True
+                buffer = io.BytesIO()
+                Image.fromarray(pixels).save(buffer, format="PNG")
+                payload = buffer.getvalue()
+            target.writestr(entry, payload)
     with pytest.raises(DataError, match="evaluation set .* decodes to pixels .* not the official"):
-        og.download_omniglot(tmp_path / "out", urls={"evaluation": (tmp_path / "bad.zip").as_uri()}, sets=("evaluation",))
+        og.download_omniglot(tmp_path / "out", urls={"evaluation": bad.as_uri()}, sets=("evaluation",))
     assert not (tmp_path / "out" / "images_evaluation.npz").exists()
+
+
+def test_incomplete_zip_is_reported(evaluation_zip, tmp_path):
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(evaluation_zip) as source, zipfile.ZipFile(partial, "w") as target:
+        for entry in source.namelist()[:100]:
+            target.writestr(entry, source.read(entry))
+    with pytest.raises(DataError, match="lacks 13080 of 13180 images"):
+        og.decode_zip(partial.read_bytes(), "evaluation")
 
 
 def test_truncated_zip_is_reported(tmp_path):

@@ -3,6 +3,9 @@ import pytest
 from metalab.data import splits
 from metalab.errors import DataError
 
+PINNED_VINYALS_TEST_START = [2, 3, 4, 9, 17]  # global character rows (character id - 1)
+PINNED_LAKE_VAL_START = [295, 296, 297]  # Anglo-Saxon Futhorc is a validation alphabet
+
 
 @pytest.mark.parametrize("split", splits.SPLITS)
 def test_no_character_appears_in_two_parts(split):
@@ -26,8 +29,10 @@ def test_lake_split_tests_on_the_evaluation_alphabets():
 
 
 def test_split_is_fixed():
-    # The benchmark depends on these exact characters; changing them changes every figure.
-    assert splits.classes("vinyals", "test")[:2] == splits.classes("vinyals", "test")[:2]
+    # Every published figure depends on these exact characters: this pins them.
+    test_rows = sorted({row for row, _ in splits.classes("vinyals", "test")})
+    assert test_rows[:5] == PINNED_VINYALS_TEST_START
+    assert sorted({row for row, _ in splits.classes("lake", "val")})[:3] == PINNED_LAKE_VAL_START
     assert len(set(splits.character_names())) == 1623
 
 
