@@ -24,7 +24,9 @@ from metalab.data.load import load_dataset
 from metalab.data.preprocess import Preprocess
 from metalab.errors import ConfigError, TrainingDivergedError
 from metalab.evaluation.evaluate import EvalResult, evaluate
-from metalab.tasks.sampling import EpisodeStream, check_task
+from metalab.tasks.sampling import EpisodeStream, check_task, episode_seed
+from metalab.training import distributed
+from metalab.training.distributed import Ranks
 from metalab.training.checkpoint import load_checkpoint, save_checkpoint
 from metalab.training.config import TrainConfig
 from metalab.training.metrics import MetricsLog, plot_curve
@@ -75,8 +77,8 @@ def new_learner(config: TrainConfig, preprocess: Preprocess) -> MetaLearner:
 class _Run:
     """The state of one run and the writing of its files (checkpoints, log, plot, config)."""
 
-    def __init__(self, config: TrainConfig, learner: MetaLearner, command: list[str]) -> None:
-        self.config, self.learner, self.command = config, learner, command
+    def __init__(self, config: TrainConfig, learner: MetaLearner, command: list[str], ranks: Ranks) -> None:
+        self.config, self.learner, self.command, self.ranks = config, learner, command, ranks
         self.folder = Path(config.out)
         self.step = 0
         self.total: int | None = config.steps
@@ -86,6 +88,7 @@ class _Run:
         self.validation_seconds = 0.0
 
     def state(self, optimizer: torch.optim.Optimizer, stream: EpisodeStream) -> dict[str, Any]:
+        """The checkpoint; a collective call (every rank's task stream is gathered)."""
         learner = self.learner
         return {
             "algorithm": learner.name,
@@ -93,7 +96,7 @@ class _Run:
             "preprocess": Preprocess(**self.config.preprocess).to_dict(),
             "model": learner.state_dict(),
             "optimizer": optimizer.state_dict(),
-            "stream": stream.state_dict(),
+            "streams": distributed.gather(stream.state_dict(), self.ranks),
             "config": self.config.to_dict(),
             "command": self.command,
             "step": self.step,
@@ -103,9 +106,14 @@ class _Run:
         }
 
     def restore(self, state: dict[str, Any], optimizer: torch.optim.Optimizer, stream: EpisodeStream) -> None:
+        if len(state["streams"]) != self.ranks.world_size:
+            raise ConfigError(
+                f"{self.folder} was trained with {len(state['streams'])} process(es); resume it with "
+                f"as many, not {self.ranks.world_size}"
+            )
         self.learner.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        stream.load_state_dict(state["stream"])
+        stream.load_state_dict(state["streams"][self.ranks.rank])
         self.step, self.total, self.elapsed = state["step"], state["total_steps"], state["elapsed"]
         self.best_step = state["best"]["step"]
         self.best_val = EvalResult(**state["best"]["val"]) if state["best"]["val"] else None
@@ -123,7 +131,8 @@ def train(
     """Meta-train ``config.algorithm`` and write the run folder ``config.out``.
 
     Files: ``config.yaml`` (resolved config and command), ``metrics.jsonl``, ``curve.png``,
-    ``last.pt`` and ``best.pt``.
+    ``last.pt`` and ``best.pt``. Under ``torchrun`` every rank runs this function; see
+    :mod:`metalab.training.distributed`.
 
     Args:
         resume: continue ``out/last.pt``; without it an existing checkpoint is an error.
@@ -137,7 +146,7 @@ def train(
     """
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
+    ranks, device = distributed.setup(resolve_device(config.device))
     preprocess = Preprocess(**config.preprocess)
     if datasets is None:
         datasets = tuple(
@@ -147,11 +156,12 @@ def train(
     train_set, val_set = datasets
     val_ways, val_shots, val_queries = config.validation_task
     check_task(val_set, val_ways, val_shots, val_queries)
-    stream = EpisodeStream(train_set, config.ways, config.shots, config.queries, config.meta_batch, config.seed)
+    stream_seed = config.seed if ranks.rank == 0 else hash_seed(config.seed, ranks.rank)
+    stream = EpisodeStream(train_set, config.ways, config.shots, config.queries, config.meta_batch, stream_seed)
 
     learner = (learner or new_learner(config, preprocess)).to(device)
     optimizer = torch.optim.Adam(learner.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    run = _Run(config, learner, command or sys.argv)
+    run = _Run(config, learner, command or sys.argv, ranks)
     last, best = run.folder / "last.pt", run.folder / "best.pt"
     if resume and last.exists():
         run.restore(load_checkpoint(last, map_location=device), optimizer, stream)
@@ -160,32 +170,46 @@ def train(
             f"{run.folder} already holds a run (last.pt at step {load_checkpoint(last)['step']}); "
             "pass --resume to continue it, or choose another --out"
         )
-    run.folder.mkdir(parents=True, exist_ok=True)
-    (run.folder / "config.yaml").write_text(
-        yaml.safe_dump({"command": run.command, "config": config.to_dict()}, sort_keys=False)
-    )
-    log = MetricsLog(run.folder / "metrics.jsonl", resume_step=run.step if resume else None)
+    main = ranks.is_main
+    if main:
+        run.folder.mkdir(parents=True, exist_ok=True)
+        (run.folder / "config.yaml").write_text(
+            yaml.safe_dump({"command": run.command, "config": config.to_dict(),
+                            "processes": ranks.world_size}, sort_keys=False)
+        )
+        log = MetricsLog(run.folder / "metrics.jsonl", resume_step=run.step if resume else None)
+
+    def checkpoint(improved: bool) -> None:
+        state = run.state(optimizer, stream)  # collective
+        if main:
+            if improved:
+                save_checkpoint(state, best)
+            save_checkpoint(state, last)
 
     def validate() -> None:
         clock = time.perf_counter()
-        result = evaluate(
-            learner, val_set, ways=val_ways, shots=val_shots, queries=val_queries,
-            episodes=config.val_episodes, seed=config.seed, device=device,
-        )
-        log.write({"step": run.step, "val_accuracy": result.accuracy, "val_ci95": result.ci95})
-        if run.best_val is None or result.accuracy > run.best_val.accuracy:
-            run.best_val, run.best_step = result, run.step
-            save_checkpoint(run.state(optimizer, stream), best)
-        save_checkpoint(run.state(optimizer, stream), last)
-        plot_curve(log.records(), run.folder / "curve.png", f"{config.algorithm} on {train_set.name}")
-        run.validation_seconds = time.perf_counter() - clock
+        distributed.average_buffers(learner, ranks)
+        improved = False
+        if main:
+            result = evaluate(
+                learner, val_set, ways=val_ways, shots=val_shots, queries=val_queries,
+                episodes=config.val_episodes, seed=config.seed, device=device,
+            )
+            log.write({"step": run.step, "val_accuracy": result.accuracy, "val_ci95": result.ci95})
+            improved = run.best_val is None or result.accuracy > run.best_val.accuracy
+            if improved:
+                run.best_val, run.best_step = result, run.step
+        checkpoint(improved)
+        if main:
+            plot_curve(log.records(), run.folder / "curve.png", f"{config.algorithm} on {train_set.name}")
+        run.validation_seconds = distributed.from_main(time.perf_counter() - clock, ranks)
 
     from tqdm import tqdm
 
-    bar = tqdm(total=run.total, initial=run.step, disable=None if progress else True, unit="step",
+    bar = tqdm(total=run.total, initial=run.step, disable=None if progress and main else True, unit="step",
                desc=f"{config.algorithm} {config.ways}w{config.shots}s")
     window: list[tuple[float, float]] = []
-    calibration_start = None
+    calibration_start: tuple[float, int] | None = None
     learner.train()
     started = time.perf_counter() - run.elapsed
     if run.step == 0:
@@ -197,11 +221,12 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, run.step, run.total)
         result = learner.meta_loss(batch)
-        if not torch.isfinite(result.loss):
+        if distributed.any_rank(not torch.isfinite(result.loss), ranks):
             run.elapsed = time.perf_counter() - started
-            save_checkpoint(run.state(optimizer, stream), last)
-            log.write({"step": run.step, "event": "diverged", "loss": result.loss.item()})
+            checkpoint(improved=False)
             bar.close()
+            if main:
+                log.write({"step": run.step, "event": "diverged", "loss": result.loss.item()})
             raise TrainingDivergedError(
                 f"the meta-loss is {result.loss.item()} at step {run.step}; training stopped. "
                 f"{last} holds the last finite state (step {run.step}) and {best} the best "
@@ -209,6 +234,7 @@ def train(
             )
         optimizer.zero_grad(set_to_none=True)
         result.loss.backward()
+        distributed.average_gradients(list(learner.parameters()), ranks)
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(learner.parameters(), config.grad_clip)
         optimizer.step()
@@ -218,11 +244,11 @@ def train(
         if calibration_start and run.step == calibration_start[1] + _CALIBRATION_STEPS:
             now = time.perf_counter()
             per_step = (now - calibration_start[0]) / _CALIBRATION_STEPS
-            run.total = _steps_within_budget(config, run, per_step, now - started)
+            run.total = distributed.from_main(_steps_within_budget(config, run, per_step, now - started), ranks)
             bar.total = run.total
             bar.refresh()
         validating = run.step % config.val_every == 0 or run.step == run.total
-        if run.step % _LOG_EVERY == 0 or validating:  # flushed at checkpoints, so resumed logs match
+        if main and (run.step % _LOG_EVERY == 0 or validating):  # flushed at checkpoints: resumed logs match
             loss, accuracy = (sum(v) / len(v) for v in zip(*window))
             run.elapsed = time.perf_counter() - started
             log.write({"step": run.step, "loss": loss, "accuracy": accuracy,
@@ -234,6 +260,11 @@ def train(
             validate()
     bar.close()
     return TrainResult(run.folder, run.step, run.best_step, run.best_val, run.elapsed)
+
+
+def hash_seed(seed: int, rank: int) -> int:
+    """An independent stream seed for ``rank`` > 0 (rank 0 keeps ``seed``)."""
+    return episode_seed(seed, (1 << 40) + rank)  # far above any evaluation episode index
 
 
 def _steps_within_budget(config: TrainConfig, run: _Run, per_step: float, elapsed: float) -> int:
