@@ -1,0 +1,136 @@
+"""Fill a metabase: run a search on each dataset of a corpus and store it in an Optuna storage.
+
+Each dataset becomes one study ``metalab:<name>`` (see :mod:`metalab.automl.metabase`). A worker
+claims a dataset by creating its study; a dataset whose study exists already (done, or being
+done by another worker) is skipped, so any number of workers, on one machine or several
+sharing a database URL, can run :func:`build_metabase` over the same corpus at once. A study
+is marked ``complete`` when its search ends; an incomplete one (its worker died) is ignored
+when the base is read and can be deleted with ``optuna delete-study`` to be redone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import optuna
+
+from ._tabular import check_target, drop_empty_columns
+from .datasets import TabularDataset
+from .evaluate import make_folds
+from .metabase import STUDY_PREFIX, open_storage
+from .metafeatures import compute_metafeatures
+from .search import make_sampler, run_search
+from .space import DEFAULT_CONFIG
+
+__all__ = ["build_metabase", "build_metabase_parallel"]
+
+
+def build_metabase(
+    datasets: Sequence[TabularDataset],
+    storage: str | os.PathLike[str],
+    *,
+    time_budget: float = 30.0,
+    seed: int = 0,
+    cv: int = 3,
+    per_fit_time_limit: float | None = None,
+    n_trials: int | None = None,
+    log: Callable[[str], None] = print,
+) -> list[str]:
+    """Search each dataset not yet in ``storage``; return the names this call added.
+
+    Args:
+        datasets: the corpus.
+        storage: an SQLite file path or a database URL.
+        time_budget: seconds of search per dataset (cold start, TPE, default config first).
+        seed: seeds folds, sampler and models.
+        cv: number of cross-validation folds.
+        per_fit_time_limit: seconds per fold fit (default: a quarter of ``time_budget``).
+        n_trials: also stop each search after this many trials.
+        log: where progress lines go.
+    """
+    rdb = open_storage(storage, create=True)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return _build(datasets, rdb, time_budget, seed, cv, per_fit_time_limit, n_trials, log)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
+           time_budget: float, seed: int, cv: int, per_fit_time_limit: float | None,
+           n_trials: int | None, log: Callable[[str], None]) -> list[str]:
+    added = []
+    for dataset in datasets:
+        name = STUDY_PREFIX + dataset.name
+        # A seed per dataset, so the random start-up trials differ between datasets.
+        dataset_seed = (seed + zlib.crc32(dataset.name.encode())) % 2**31
+        try:
+            study = optuna.create_study(
+                study_name=name, storage=rdb, direction="maximize",
+                sampler=make_sampler("tpe", dataset_seed), load_if_exists=False,
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            log(f"{dataset.name}: already in the base (or claimed by another worker), skipped")
+            continue
+        start = time.monotonic()
+        X, _ = drop_empty_columns(dataset.X)
+        classes, y = check_target(dataset.y, X.shape[0])
+        metafeatures = compute_metafeatures(X, dataset.y, seed=seed)
+        study.set_user_attr("metafeatures", metafeatures)
+        study.set_user_attr("group", dataset.group)
+        study.set_user_attr("shape", [int(X.shape[0]), int(X.shape[1])])
+        result = run_search(
+            X, y, make_folds(y, cv, seed), n_classes=len(classes), time_budget=time_budget,
+            seed=dataset_seed, enqueue=[DEFAULT_CONFIG], per_fit_time_limit=per_fit_time_limit,
+            n_trials=n_trials, keep_best=1, study=study,
+        )
+        study.set_user_attr("complete", True)
+        trials = result.study.get_trials(deepcopy=False)
+        ok = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+        best = max((t.value for t in ok), default=float("nan"))
+        log(
+            f"{dataset.name}: {len(trials)} trials ({len(trials) - len(ok)} failed), "
+            f"best balanced accuracy {best:.4f}, {time.monotonic() - start:.1f} s"
+        )
+        added.append(dataset.name)
+    return added
+
+
+def _worker(index: int, loader: Callable[[], Sequence[TabularDataset]], storage: str,
+            kwargs: dict[str, Any]) -> None:
+    datasets = list(loader())
+    # Start each worker at a different place so they rarely race for the same dataset.
+    offset = (index * len(datasets)) // max(kwargs.pop("n_workers"), 1)
+    order = datasets[offset:] + datasets[:offset]
+    build_metabase(order, storage, log=lambda line: print(f"[worker {index}] {line}", flush=True),
+                   **kwargs)
+
+
+def build_metabase_parallel(
+    loader: Callable[[], Sequence[TabularDataset]],
+    storage: str | os.PathLike[str],
+    *,
+    workers: int,
+    **kwargs: Any,
+) -> None:
+    """Run ``workers`` processes of :func:`build_metabase` over the corpus ``loader`` returns.
+
+    ``loader`` must be picklable (a module-level function or ``functools.partial``).
+    """
+    open_storage(storage, create=True)  # create the tables once, before the workers race
+    context = mp.get_context("spawn")
+    processes = [
+        context.Process(target=_worker,
+                        args=(i, loader, os.fspath(storage), {**kwargs, "n_workers": workers}))
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()

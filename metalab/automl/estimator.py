@@ -1,0 +1,298 @@
+"""``AutoClassifier``: a scikit-learn classifier that searches pipelines, warm-started from a
+meta-knowledge base, and predicts with an ensemble of the models it found.
+
+``fit`` runs, within ``time_budget`` seconds in total:
+
+1. the meta-features of the data (:mod:`metalab.automl.metafeatures`);
+2. a warm start: the best configurations of the ``n_warmstart`` nearest datasets of the
+   metabase are the first trials (:mod:`metalab.automl.warmstart`); with ``metabase=None``, or
+   an empty base (with a warning), the default configuration is the first trial instead;
+3. an Optuna search (TPE, or random search) with cross-validated balanced accuracy, each fit
+   time-limited and failures recorded, not raised (:mod:`metalab.automl.search`);
+4. ensemble selection over the best ``ensemble_nbest`` configurations' out-of-fold
+   probabilities (:mod:`metalab.automl.ensemble`). Each member predicts with the average of
+   its cross-validation fold models, so nothing is refit after the budget.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from metalab.errors import ConfigError, MetalabError
+
+from ._tabular import categorical_columns, check_target, drop_empty_columns, to_frame
+from .ensemble import ensemble_selection
+from .evaluate import make_folds, validated_rows
+from .metabase import MetaBase, load_metabase
+from .metafeatures import metafeatures_of_frame
+from .search import run_search
+from .space import DEFAULT_CONFIG
+from .warmstart import nearest_datasets
+
+__all__ = ["AutoClassifier", "SearchFailedError"]
+
+
+class SearchFailedError(MetalabError, RuntimeError):
+    """No configuration finished successfully within the time budget."""
+
+
+def _check_number(name: str, value: Any, *, low: float, integer: bool = False,
+                  inclusive: bool = False) -> None:
+    """Raise ConfigError unless ``value`` is a number (an int if ``integer``) above ``low``."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    ok = ok and (value >= low if inclusive else value > low) and np.isfinite(value)
+    if not ok:
+        kind = "an int" if integer else "a number"
+        bound = f">= {low}" if inclusive else f"> {low}"
+        raise ConfigError(f"{name} must be {kind} {bound}, got {value!r}")
+
+
+def _as_text(value: Any) -> Any:
+    """A number read where text was expected, as text (``1.0`` -> ``"1"``); NaN stays NaN."""
+    if pd.isna(value):
+        return np.nan
+    number = float(value)
+    return str(int(number)) if number.is_integer() else str(value)
+
+
+class AutoClassifier(ClassifierMixin, BaseEstimator):
+    """Meta-learned AutoML classifier over scikit-learn pipelines.
+
+    Args:
+        time_budget: seconds for the whole ``fit`` (meta-features, search, ensemble). At least
+            one configuration always runs to its end or its time limit.
+        metabase: ``"default"`` (the base shipped with the package, built from KEEL),
+            ``None`` (cold start: the same search without meta-learning), a path to a ``.json``
+            export or an SQLite file, a database URL, or a :class:`MetaBase`.
+        seed: seeds the folds, the sampler and the models; ``None`` draws one at fit.
+        search: ``"tpe"`` (Optuna's TPE after the enqueued trials) or ``"random"``.
+        cv: number of stratified cross-validation folds (fewer if the rarest class is
+            smaller).
+        n_warmstart: number of nearest datasets whose best configuration starts the search.
+        ensemble_size: greedy steps of ensemble selection (1 = the best single model).
+        ensemble_nbest: number of best configurations ensemble selection chooses from.
+        per_fit_time_limit: seconds per fold fit; default ``max(time_budget / 4, 1)``.
+        n_trials: also stop after this many trials (makes tiny fits reproducible).
+
+    Attributes:
+        classes_: the class labels, shape (n_classes,).
+        n_features_in_: number of columns seen in ``fit``.
+        ensemble_members_: (weight, configuration) of each ensemble member.
+        ensemble_score_: out-of-fold balanced accuracy of the ensemble.
+        warmstart_datasets_: names of the nearest datasets used (empty for a cold start).
+        trials_: one dict per trial: number, status, score, seconds, configuration.
+        fit_seconds_: wall time of ``fit``.
+
+    ``score`` returns the balanced accuracy (the objective of the search), not accuracy.
+    """
+
+    def __init__(
+        self,
+        time_budget: float = 60.0,
+        metabase: str | MetaBase | None = "default",
+        seed: int | None = 0,
+        *,
+        search: str = "tpe",
+        cv: int = 3,
+        n_warmstart: int = 10,
+        ensemble_size: int = 25,
+        ensemble_nbest: int = 20,
+        per_fit_time_limit: float | None = None,
+        n_trials: int | None = None,
+    ) -> None:
+        self.time_budget = time_budget
+        self.metabase = metabase
+        self.seed = seed
+        self.search = search
+        self.cv = cv
+        self.n_warmstart = n_warmstart
+        self.ensemble_size = ensemble_size
+        self.ensemble_nbest = ensemble_nbest
+        self.per_fit_time_limit = per_fit_time_limit
+        self.n_trials = n_trials
+
+    def _validate_params(self) -> None:
+        """The one place hyperparameters are checked (at fit, as scikit-learn does)."""
+        _check_number("time_budget", self.time_budget, low=0.0)
+        _check_number("cv", self.cv, integer=True, low=2, inclusive=True)
+        _check_number("n_warmstart", self.n_warmstart, integer=True, low=0, inclusive=True)
+        _check_number("ensemble_size", self.ensemble_size, integer=True, low=1, inclusive=True)
+        _check_number("ensemble_nbest", self.ensemble_nbest, integer=True, low=1, inclusive=True)
+        if self.per_fit_time_limit is not None:
+            _check_number("per_fit_time_limit", self.per_fit_time_limit, low=0.0)
+        if self.n_trials is not None:
+            _check_number("n_trials", self.n_trials, integer=True, low=1, inclusive=True)
+        if self.seed is not None:
+            _check_number("seed", self.seed, integer=True, low=0, inclusive=True)
+        if self.search not in ("tpe", "random"):
+            raise ConfigError(f"search must be 'tpe' or 'random', got {self.search!r}")
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.non_deterministic = self.n_trials is None
+        return tags
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> AutoClassifier:
+        """Search, select an ensemble and keep its fitted fold models.
+
+        Args:
+            X: features, shape (n_samples, n_features): a numpy array or a pandas DataFrame
+                with numeric, text or categorical columns and missing values.
+            y: class labels, shape (n_samples,).
+
+        Raises:
+            DataError: bad data (see the "Bad input" tests).
+            MetabaseError: ``metabase`` cannot be found, reached or read.
+            SearchFailedError: no configuration succeeded within the budget.
+        """
+        start = time.monotonic()
+        self._validate_params()
+        seed = int(self.seed) if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True, reset=True)
+        frame = to_frame(X)
+        self.n_features_in_ = frame.shape[1]
+        self.columns_ = list(frame.columns)
+        self.categorical_ = categorical_columns(frame)
+        frame, self.dropped_columns_ = drop_empty_columns(frame)
+        classes, y_encoded = check_target(y, frame.shape[0])
+        self.classes_ = classes
+
+        metafeatures = metafeatures_of_frame(frame, y_encoded, seed=0)
+        enqueue, self.warmstart_datasets_ = self._warm_start(metafeatures)
+        folds = make_folds(y_encoded, self.cv, seed)
+        remaining = float(self.time_budget) - (time.monotonic() - start)
+        result = run_search(
+            frame, y_encoded, folds, n_classes=len(classes),
+            time_budget=max(remaining * 0.97, 0.01), seed=seed, sampler=self.search,
+            enqueue=enqueue, per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
+            n_trials=self.n_trials, keep_best=self.ensemble_nbest, keep_models=True,
+        )
+        self.trials_ = [
+            {
+                "trial": t.number,
+                "status": t.user_attrs.get("status", t.state.name.lower()),
+                "score": float(t.value) if t.value is not None else float("nan"),
+                "seconds": t.user_attrs.get("seconds", float("nan")),
+                "error": t.user_attrs.get("error", ""),
+                "config": dict(t.params),
+            }
+            for t in result.study.get_trials(deepcopy=False)
+        ]
+        if not result.kept:
+            statuses = pd.Series([t["status"] for t in self.trials_]).value_counts().to_dict()
+            raise SearchFailedError(
+                f"no configuration finished within time_budget={self.time_budget} s "
+                f"(trials by status: {statuses}); raise time_budget or per_fit_time_limit"
+            )
+        kept = list(result.kept.values())
+        rows = validated_rows(folds, len(y_encoded))
+        selection = ensemble_selection([e.oof_proba[rows] for e in kept], y_encoded[rows],
+                                       size=self.ensemble_size)
+        weights = {number: w for number, w in zip(result.kept, selection.weights)}
+        self._members = [(w, e.fold_models) for w, e in zip(selection.weights, kept) if w > 0]
+        self.ensemble_members_ = [(float(w), dict(e.config)) for w, e in zip(selection.weights, kept) if w > 0]
+        self.ensemble_weights_ = {n: float(w) for n, w in weights.items() if w > 0}
+        self.ensemble_score_ = selection.score
+        self.best_score_ = max(e.score for e in kept)
+        self.fit_seconds_ = time.monotonic() - start
+        return self
+
+    def _warm_start(self, metafeatures: dict[str, float]) -> tuple[list[dict[str, Any]], list[str]]:
+        if self.metabase is None:
+            return [dict(DEFAULT_CONFIG)], []
+        base = load_metabase(self.metabase)
+        neighbours = nearest_datasets(metafeatures, base, k=self.n_warmstart)
+        if not neighbours:
+            warnings.warn(
+                f"the metabase {base.source or self.metabase!r} has no usable dataset; "
+                "falling back to a cold start",
+                UserWarning,
+                stacklevel=3,
+            )
+            return [dict(DEFAULT_CONFIG)], []
+        configs = []
+        for record, _ in neighbours:
+            if record.configs and record.configs[0][1] not in configs:
+                configs.append(dict(record.configs[0][1]))
+        return configs, [record.name for record, _ in neighbours]
+
+    # -- predict --------------------------------------------------------------------------
+    def _frame(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "_members")
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True, reset=False)
+        frame = to_frame(X)
+        if frame.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but AutoClassifier is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        if list(frame.columns) != self.columns_:
+            if set(frame.columns) == set(self.columns_):
+                frame = frame[self.columns_]
+            else:
+                frame.columns = self.columns_
+        for column in frame.columns:  # give each column the kind it had at fit
+            values = frame[column]
+            if column in self.categorical_ and pd.api.types.is_numeric_dtype(values):
+                frame[column] = pd.Series(np.array([_as_text(v) for v in values], dtype=object),
+                                          dtype=object)
+            elif column not in self.categorical_ and not pd.api.types.is_numeric_dtype(values):
+                frame[column] = pd.to_numeric(values, errors="coerce").astype(float)
+        return frame.drop(columns=self.dropped_columns_)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        from threadpoolctl import threadpool_limits
+
+        frame = self._frame(X)
+        proba = np.zeros((frame.shape[0], len(self.classes_)))
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for weight, models in self._members:
+                for model in models:
+                    part = model.predict_proba(frame)
+                    proba[:, model.classes_] += weight * part / len(models)
+        return proba
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted class labels, shape (n_samples,)."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Balanced accuracy of ``predict(X)`` against ``y``."""
+        from sklearn.metrics import balanced_accuracy_score
+
+        return float(balanced_accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+
+    def leaderboard(self) -> pd.DataFrame:
+        """Every trial, best first: trial, classifier, status, score, seconds, ensemble weight."""
+        check_is_fitted(self, "trials_")
+        rows = [
+            {
+                "trial": t["trial"],
+                "classifier": t["config"].get("classifier", ""),
+                "status": t["status"],
+                "cv_balanced_accuracy": t["score"],
+                "seconds": t["seconds"],
+                "ensemble_weight": self.ensemble_weights_.get(t["trial"], 0.0),
+            }
+            for t in self.trials_
+        ]
+        board = pd.DataFrame(rows)
+        return board.sort_values(["cv_balanced_accuracy", "trial"], ascending=[False, True],
+                                 na_position="last").reset_index(drop=True)

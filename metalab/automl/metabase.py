@@ -1,0 +1,211 @@
+"""The meta-knowledge base: per dataset, its meta-features and its evaluated configurations.
+
+Two forms, one reader:
+
+* **An Optuna storage** (what ``metalab automl build-metabase`` fills): one study per dataset,
+  named ``metalab:<dataset>``, whose user attributes hold ``metafeatures`` (a dict), ``group``
+  and ``complete`` (set once its search finished), and whose trials are every configuration
+  evaluated, with its cross-validated balanced accuracy (failed ones with state FAIL). A plain
+  file path means an SQLite file; any database URL Optuna accepts works (PostgreSQL, MySQL) for
+  several machines. Several worker processes may fill one storage at once: a worker claims a
+  dataset by creating its study, which the database lets only one of them do.
+* **A compact JSON export** (``metalab automl export-metabase``): the meta-features and the best
+  few configurations of each dataset. The package ships one, ``default_metabase.json``, built
+  from the KEEL corpus.
+
+:func:`load_metabase` reads either into a :class:`MetaBase`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from metalab.errors import MetabaseError
+
+__all__ = [
+    "DEFAULT_METABASE",
+    "STUDY_PREFIX",
+    "DatasetRecord",
+    "MetaBase",
+    "load_metabase",
+    "open_storage",
+    "storage_url",
+]
+
+STUDY_PREFIX = "metalab:"
+DEFAULT_METABASE = Path(__file__).with_name("default_metabase.json")
+_FORMAT = "metalab-metabase"
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """What the base knows about one dataset.
+
+    Attributes:
+        name: the dataset's name.
+        group: its group (datasets of one origin share it).
+        metafeatures: meta-feature name -> value.
+        configs: (score, configuration) pairs, best first.
+    """
+
+    name: str
+    group: str
+    metafeatures: dict[str, float]
+    configs: tuple[tuple[float, dict[str, Any]], ...]
+
+
+@dataclass(frozen=True)
+class MetaBase:
+    """A read-only set of :class:`DatasetRecord`, from a storage or a JSON export."""
+
+    records: tuple[DatasetRecord, ...]
+    source: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def without_groups(self, groups: Iterable[str]) -> MetaBase:
+        """The base without the datasets of these groups (for leave-one-group-out runs)."""
+        dropped = set(groups)
+        return MetaBase(
+            tuple(r for r in self.records if r.group not in dropped), self.source, dict(self.info)
+        )
+
+    def to_json(self, path: str | os.PathLike[str], *, top: int = 10,
+                info: Mapping[str, Any] | None = None) -> None:
+        """Write the compact export: meta-features and the ``top`` best configs per dataset."""
+        payload = {
+            "format": _FORMAT,
+            "version": 1,
+            "info": dict(info if info is not None else self.info),
+            "datasets": [
+                {
+                    "name": r.name,
+                    "group": r.group,
+                    "metafeatures": {k: round(v, 6) for k, v in r.metafeatures.items()},
+                    "configs": [
+                        {"score": round(score, 6), "config": config}
+                        for score, config in r.configs[:top]
+                    ],
+                }
+                for r in self.records
+            ],
+        }
+        Path(path).write_text(json.dumps(payload, separators=(",", ":")) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike[str]) -> MetaBase:
+        path = Path(path)
+        if not path.is_file():
+            raise MetabaseError(
+                f"no metabase file at {path}; build one with `metalab automl build-metabase` "
+                "and export it, or use metabase=None for a cold start"
+            )
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            if payload.get("format") != _FORMAT:
+                raise ValueError(f"format is {payload.get('format')!r}")
+            records = tuple(
+                DatasetRecord(
+                    name=d["name"],
+                    group=d["group"],
+                    metafeatures={k: float(v) for k, v in d["metafeatures"].items()},
+                    configs=tuple((float(c["score"]), dict(c["config"])) for c in d["configs"]),
+                )
+                for d in payload["datasets"]
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise MetabaseError(
+                f"{path} is not a metalab metabase export ({error}); expected the JSON written "
+                "by `metalab automl export-metabase`"
+            ) from error
+        return cls(records, str(path), dict(payload.get("info", {})))
+
+    @classmethod
+    def from_storage(cls, url: str) -> MetaBase:
+        """Read every complete dataset study of an Optuna storage."""
+        storage = open_storage(url, create=False)
+        records = []
+        try:
+            summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+        except Exception as error:  # any driver or SQL error means the base is unusable
+            raise MetabaseError(f"cannot read the metabase at {url}: {error}") from error
+        for summary in sorted(summaries, key=lambda s: s.study_name):
+            attrs = summary.user_attrs
+            if not summary.study_name.startswith(STUDY_PREFIX) or not attrs.get("complete"):
+                continue
+            study = optuna.load_study(study_name=summary.study_name, storage=storage)
+            done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            done = sorted(done, key=lambda t: (-float(t.value), t.number))
+            records.append(
+                DatasetRecord(
+                    name=summary.study_name[len(STUDY_PREFIX):],
+                    group=str(attrs.get("group", summary.study_name)),
+                    metafeatures={k: float(v) for k, v in attrs["metafeatures"].items()},
+                    configs=tuple((float(t.value), dict(t.params)) for t in done),
+                )
+            )
+        return cls(tuple(records), url)
+
+
+def storage_url(spec: str | os.PathLike[str]) -> str:
+    """A database URL for ``spec``: unchanged if it is a URL, else an SQLite file path."""
+    text = os.fspath(spec)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def open_storage(spec: str | os.PathLike[str], *, create: bool = True) -> optuna.storages.RDBStorage:
+    """Open (and with ``create``, initialise) the Optuna storage at a path or URL.
+
+    SQLite files get a 60 s lock timeout so that several worker processes can write to one.
+
+    Raises:
+        MetabaseError: the file does not exist (and ``create`` is false), or the database
+            cannot be reached or is not an Optuna storage.
+    """
+    url = storage_url(spec)
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": 60}
+        path = Path(url.split(":///", 1)[-1])
+        if not create and not path.is_file():
+            raise MetabaseError(
+                f"no metabase at {path}; build one with `metalab automl build-metabase "
+                f"--storage {path}`, or use metabase=None for a cold start"
+            )
+        if create and not path.parent.is_dir():
+            raise MetabaseError(f"cannot create a metabase in {path.parent}: no such folder")
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except Exception as error:  # sqlalchemy raises many kinds; all mean "unusable"
+        raise MetabaseError(
+            f"cannot open the metabase at {url} ({type(error).__name__}: {str(error)[:300]}); "
+            "check the URL, the database driver and that the server is reachable, or use "
+            "metabase=None for a cold start"
+        ) from error
+
+
+def load_metabase(spec: str | os.PathLike[str] | MetaBase) -> MetaBase:
+    """Read a base: ``"default"`` (the shipped one), a ``.json`` export, a path or a URL.
+
+    Raises:
+        MetabaseError: it cannot be found, reached or read.
+    """
+    if isinstance(spec, MetaBase):
+        return spec
+    text = os.fspath(spec)
+    if text == "default":
+        return MetaBase.from_json(DEFAULT_METABASE)
+    if text.endswith(".json") and "://" not in text:
+        return MetaBase.from_json(text)
+    return MetaBase.from_storage(text)

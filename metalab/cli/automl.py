@@ -1,0 +1,164 @@
+"""``metalab automl``: build a meta-knowledge base, fit an AutoClassifier, show meta-features.
+
+Examples::
+
+    metalab automl build-metabase --keel-root ../shared/data/keel --storage keel.db --budget 15
+    metalab automl export-metabase --storage keel.db --out metalab/automl/default_metabase.json
+    metalab automl fit data.csv --target label --budget 60 --out runs/automl/data
+    metalab automl metafeatures data.csv --target label
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from metalab.errors import ConfigError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "automl", help="meta-learning for AutoML on tabular data", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    build = actions.add_parser(
+        "build-metabase", help="search each dataset of a corpus and store the results",
+        description="Run a cold-started search on each KEEL dataset (or CSV file) and store its "
+        "meta-features and every evaluated configuration in an Optuna storage. Datasets already "
+        "in the storage are skipped, so the command resumes, and several can run at once.",
+    )
+    build.add_argument("--storage", required=True,
+                       help="SQLite file path or database URL of the Optuna storage")
+    build.add_argument("--keel-root", help="KEEL folder with manifest.json (default: $METALAB_KEEL)")
+    build.add_argument("--datasets", nargs="+", metavar="NAME", help="only these KEEL datasets")
+    build.add_argument("--csv", nargs="+", metavar="FILE", help="CSV files instead of KEEL")
+    build.add_argument("--target", help="target column of the --csv files")
+    build.add_argument("--budget", type=float, default=30.0, help="seconds of search per dataset")
+    build.add_argument("--cv", type=int, default=3, help="cross-validation folds")
+    build.add_argument("--trials", type=int, help="also stop each search after this many trials")
+    build.add_argument("--per-fit-limit", type=float,
+                       help="seconds allowed for one fold's fit (default: budget / 4, at least 1)")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--workers", type=int, default=1, help="worker processes")
+    build.set_defaults(func=run_build)
+
+    export = actions.add_parser(
+        "export-metabase", help="write a storage's meta-features and best configs as JSON",
+    )
+    export.add_argument("--storage", required=True, help="SQLite file path or database URL")
+    export.add_argument("--out", required=True, help="JSON file to write")
+    export.add_argument("--top", type=int, default=10, help="configurations kept per dataset")
+    export.add_argument("--note", default="", help="free text stored in the export's info")
+    export.set_defaults(func=run_export)
+
+    fit = actions.add_parser("fit", help="fit an AutoClassifier on a CSV file",
+                             description="Search, ensemble, print a leaderboard, save the model.")
+    fit.add_argument("csv", help="CSV file with a header row")
+    fit.add_argument("--target", required=True, help="name of the class column")
+    fit.add_argument("--budget", type=float, default=60.0, help="seconds for the whole fit")
+    fit.add_argument("--metabase", default="default",
+                     help="'default' (shipped), 'none' (cold start), a path or a database URL")
+    fit.add_argument("--out", required=True, help="folder for model.pkl, leaderboard.csv, run.json")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--na-values", nargs="*", default=[], help="extra tokens meaning missing")
+    fit.set_defaults(func=run_fit)
+
+    meta = actions.add_parser("metafeatures", help="print the meta-features of a CSV file")
+    meta.add_argument("csv", help="CSV file with a header row")
+    meta.add_argument("--target", required=True, help="name of the class column")
+    meta.add_argument("--na-values", nargs="*", default=[], help="extra tokens meaning missing")
+    meta.set_defaults(func=run_metafeatures)
+    return parser
+
+
+def _corpus(args: argparse.Namespace) -> list:
+    from metalab.automl.datasets import load_csv, load_keel_corpus
+
+    if args.csv:
+        if not args.target:
+            raise ConfigError("--csv needs --target, the name of the class column")
+        return [load_csv(path, args.target) for path in args.csv]
+    return load_keel_corpus(args.keel_root, names=args.datasets)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from metalab.automl.build import build_metabase, build_metabase_parallel
+
+    if args.budget <= 0:
+        raise ConfigError(f"--budget must be > 0 seconds, got {args.budget}")
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    options = dict(time_budget=args.budget, seed=args.seed, cv=args.cv,
+                   per_fit_time_limit=args.per_fit_limit, n_trials=args.trials)
+    start = time.monotonic()
+    if args.workers == 1:
+        added = build_metabase(_corpus(args), args.storage,
+                               log=lambda line: print(line, flush=True), **options)
+        print(f"added {len(added)} dataset(s) to {args.storage} in {time.monotonic() - start:.0f} s")
+    else:
+        _corpus(args)  # fail here, once, on a bad corpus rather than in every worker
+        build_metabase_parallel(partial(_corpus, args), args.storage, workers=args.workers,
+                                **options)
+        print(f"workers done in {time.monotonic() - start:.0f} s")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from metalab.automl.metabase import MetaBase
+
+    base = MetaBase.from_storage(args.storage)
+    info = {
+        "exported": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "datasets": len(base),
+        "configs_per_dataset": args.top,
+        "note": args.note,
+    }
+    base.to_json(args.out, top=args.top, info=info)
+    size = Path(args.out).stat().st_size
+    print(f"wrote {len(base)} dataset(s), top {args.top} configs each, to {args.out} ({size} bytes)")
+    return 0
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    import pickle
+
+    from metalab.automl.datasets import load_csv
+    from metalab.automl.estimator import AutoClassifier
+
+    dataset = load_csv(args.csv, args.target, na_values=args.na_values)
+    metabase = None if args.metabase.lower() == "none" else args.metabase
+    model = AutoClassifier(time_budget=args.budget, metabase=metabase, seed=args.seed)
+    model.fit(dataset.X, dataset.y)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    board = model.leaderboard()
+    board.to_csv(out / "leaderboard.csv", index=False)
+    with open(out / "model.pkl", "wb") as handle:
+        pickle.dump(model, handle)
+    run = {"command": sys.argv, "params": model.get_params(), "csv": str(args.csv),
+           "target": args.target, "fit_seconds": model.fit_seconds_,
+           "warmstart_datasets": model.warmstart_datasets_}
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
+    print(board.head(15).to_string(index=False))
+    print(f"ensemble of {len(model.ensemble_members_)} model(s), validation balanced accuracy "
+          f"{model.ensemble_score_:.4f}; fit took {model.fit_seconds_:.1f} s")
+    print(f"saved {out / 'model.pkl'} (load with pickle), {out / 'leaderboard.csv'}")
+    return 0
+
+
+def run_metafeatures(args: argparse.Namespace) -> int:
+    from metalab.automl.datasets import load_csv
+    from metalab.automl.metafeatures import compute_metafeatures
+
+    dataset = load_csv(args.csv, args.target, na_values=args.na_values)
+    for name, value in compute_metafeatures(dataset.X, dataset.y).items():
+        print(f"{name:45s} {value:.6g}")
+    return 0

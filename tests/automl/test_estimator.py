@@ -1,0 +1,184 @@
+"""AutoClassifier: scikit-learn's estimator checks, mixed input, budgets, bad input."""
+
+from __future__ import annotations
+
+import pickle
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from metalab.automl import AutoClassifier, MetaBase
+from metalab.automl.metabase import DatasetRecord
+from metalab.errors import ConfigError, DataError, MetabaseError
+
+from .conftest import KNN, LOGREG
+
+# A base whose nearest configuration is a logistic regression, so each fit of the checks is
+# one cheap trial (n_trials=1) that exercises the warm-start path.
+_CHECK_BASE = MetaBase(
+    (DatasetRecord("only", "g", {"NumberOfInstances": 50.0}, ((0.9, dict(LOGREG)),)),), "checks"
+)
+
+
+def _check_skips() -> dict:
+    return {}
+
+
+@parametrize_with_checks(
+    [AutoClassifier(time_budget=30, metabase=_CHECK_BASE, seed=0, n_trials=1, cv=2,
+                    ensemble_size=1)],
+)
+def test_passes_sklearn_estimator_checks(estimator, check):
+    # No check is skipped: with n_trials set, a fit is reproducible, so even the idempotence
+    # and subset-invariance checks apply. Sparse input is refused with a clear error, which
+    # is what check_estimator_sparse_* expect from an estimator without the sparse tag.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check(estimator)
+
+
+def test_fits_frames_with_text_categorical_and_missing_values(mixed_frame):
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=20, metabase=None, seed=0, n_trials=2, cv=3).fit(X, y)
+    assert model.score(X, y) > 0.7
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(y), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(model.predict(X)) <= {"no", "yes"}
+    # the same columns as a numpy object array predict the same
+    np.testing.assert_allclose(model.predict_proba(X.to_numpy(dtype=object)), proba)
+
+
+def test_keeps_to_the_time_budget(mixed_frame):
+    X, y = mixed_frame
+    start = time.monotonic()
+    model = AutoClassifier(time_budget=4, metabase=None, seed=0).fit(X, y)
+    elapsed = time.monotonic() - start
+    assert elapsed < 4 + 1.0
+    assert model.fit_seconds_ <= elapsed
+    assert len(model.trials_) >= 1
+
+
+def test_warm_start_uses_the_nearest_datasets_best_configs(mixed_frame, tiny_metabase):
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=30, metabase=tiny_metabase, n_warmstart=2, n_trials=2,
+                           cv=2).fit(X, y)
+    assert model.warmstart_datasets_ == ["small", "large"]
+    assert [t["config"] for t in model.trials_] == [LOGREG, KNN]
+
+
+def test_cold_start_begins_with_the_default_config(mixed_frame):
+    from metalab.automl import DEFAULT_CONFIG
+
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2).fit(X, y)
+    assert model.warmstart_datasets_ == []
+    assert model.trials_[0]["config"] == DEFAULT_CONFIG
+
+
+def test_same_seed_and_trials_give_the_same_predictions(mixed_frame):
+    X, y = mixed_frame
+    make = lambda: AutoClassifier(time_budget=60, metabase=None, seed=3, n_trials=3, cv=2)  # noqa: E731
+    a, b = make().fit(X, y), make().fit(X, y)
+    assert [t["config"] for t in a.trials_] == [t["config"] for t in b.trials_]
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_pickle_round_trip_predicts_the_same(mixed_frame):
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2).fit(X, y)
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.predict_proba(X), model.predict_proba(X))
+
+
+def test_leaderboard_lists_every_trial_best_first(mixed_frame, tiny_metabase):
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=30, metabase=tiny_metabase, n_trials=3, cv=2).fit(X, y)
+    board = model.leaderboard()
+    assert len(board) == 3
+    assert board["cv_balanced_accuracy"].is_monotonic_decreasing
+    assert board["ensemble_weight"].sum() == pytest.approx(1.0)
+
+
+def test_single_class_is_refused(mixed_frame):
+    X, _ = mixed_frame
+    with pytest.raises(DataError, match="only one class"):
+        AutoClassifier(metabase=None).fit(X, np.zeros(len(X)))
+
+
+def test_a_class_with_one_row_warns_and_is_never_validated(mixed_frame):
+    X, y = mixed_frame
+    y = y.astype(object)
+    y[0] = "rare"
+    with pytest.warns(UserWarning, match="single row"):
+        model = AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2).fit(X, y)
+    assert list(model.classes_) == ["no", "rare", "yes"]
+
+
+def test_all_missing_columns_are_ignored_with_a_warning(mixed_frame):
+    X, y = mixed_frame
+    X = X.assign(empty=np.nan)
+    with pytest.warns(UserWarning, match="no value at all"):
+        model = AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2).fit(X, y)
+    assert model.dropped_columns_ == ["empty"]
+    assert model.predict(X).shape == (len(y),)
+
+
+def test_a_table_with_every_column_missing_is_refused(mixed_frame):
+    _, y = mixed_frame
+    X = pd.DataFrame({"a": [np.nan] * len(y), "b": [None] * len(y)})
+    with pytest.raises(DataError, match="every column is entirely missing"):
+        AutoClassifier(metabase=None).fit(X, y)
+
+
+def test_an_unreachable_metabase_is_a_clear_error(mixed_frame, tmp_path):
+    X, y = mixed_frame
+    with pytest.raises(MetabaseError, match="no metabase at"):
+        AutoClassifier(metabase=str(tmp_path / "missing.db")).fit(X, y)
+    with pytest.raises(MetabaseError, match="cannot open the metabase"):
+        AutoClassifier(metabase="postgresql+nodriver://nobody@127.0.0.1:1/none").fit(X, y)
+
+
+def test_an_empty_metabase_falls_back_to_a_cold_start(mixed_frame):
+    X, y = mixed_frame
+    with pytest.warns(UserWarning, match="falling back to a cold start"):
+        model = AutoClassifier(time_budget=30, metabase=MetaBase((), "empty"), n_trials=1,
+                               cv=2).fit(X, y)
+    assert model.warmstart_datasets_ == []
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"time_budget": 0}, "time_budget must be a number > 0"),
+        ({"cv": 1}, "cv must be an int >= 2"),
+        ({"search": "grid"}, "search must be 'tpe' or 'random'"),
+        ({"n_trials": 0}, "n_trials must be an int >= 1"),
+        ({"seed": 1.5}, "seed must be an int"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_at_fit(mixed_frame, params, message):
+    X, y = mixed_frame
+    with pytest.raises(ConfigError, match=message):
+        AutoClassifier(metabase=None, **params).fit(X, y)
+
+
+def test_predicting_with_a_different_number_of_columns_is_refused(mixed_frame):
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X.iloc[:, :2].to_numpy())
+
+
+def test_a_shuffled_frame_index_does_not_realign_rows(mixed_frame):
+    X, y = mixed_frame
+    order = np.random.default_rng(0).permutation(len(y))
+    shuffled, labels = X.iloc[order], y[order]  # index no longer 0..n-1
+    model = AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2).fit(shuffled, labels)
+    assert model.score(shuffled, labels) > 0.7
+    np.testing.assert_allclose(model.predict_proba(shuffled),
+                               model.predict_proba(shuffled.reset_index(drop=True)))
