@@ -94,7 +94,11 @@ def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: t
 
 def _sklearn_defaults(X: pd.DataFrame) -> dict[str, Any]:
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
@@ -187,6 +191,9 @@ def command_run(args: argparse.Namespace) -> int:
         entries = [e for e in entries if not (e["group"] in seen or seen.add(e["group"]))]
     if args.max_rows:
         entries = [e for e in entries if e["rows"] <= args.max_rows]
+    if args.shuffle is not None:  # so that a run cut short is an unbiased sample of the corpus
+        order = np.random.default_rng(args.shuffle).permutation(len(entries))
+        entries = [entries[i] for i in order]
     out = Path(args.out)
     done = set()
     if out.is_file():
@@ -309,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--datasets", nargs="+", help="only these datasets")
     run.add_argument("--one-per-group", action="store_true", help="first dataset of each group only")
     run.add_argument("--max-rows", type=int, help="skip datasets with more rows")
+    run.add_argument("--shuffle", type=int, metavar="SEED", help="visit datasets in a seeded random order")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", required=True, help="JSON-lines file to append to")
     run.set_defaults(func=command_run)

@@ -25,7 +25,14 @@ except ImportError as _error:  # pragma: no cover - depends on the environment
         "pip install 'metalab[automl]'"
     ) from _error
 
-from .datasets import TabularDataset, load_csv, load_keel, load_keel_corpus, load_openml, load_openml_suite
+from .datasets import (
+    TabularDataset,
+    load_csv,
+    load_keel,
+    load_keel_corpus,
+    load_openml,
+    load_openml_suite,
+)
 from .ensemble import EnsembleSelection, ensemble_selection
 from .estimator import AutoClassifier, SearchFailedError
 from .evaluate import Evaluation, evaluate_config, make_folds

@@ -227,7 +227,7 @@ def check_target(y: Any, n_rows: int | None = None) -> tuple[np.ndarray, np.ndar
             "cross-validated"
         )
     if counts.min() < 2:
-        lonely = [str(c) for c, n in zip(classes, counts) if n < 2][:5]
+        lonely = [str(c) for c, n in zip(classes, counts, strict=True) if n < 2][:5]
         warnings.warn(
             f"class(es) {lonely} have a single row: they are used for training in every "
             "cross-validation fold but never validated; add rows for a fair estimate",

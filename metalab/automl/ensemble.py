@@ -51,7 +51,7 @@ class EnsembleSelection:
 
     def predict_proba(self, probas: Sequence[np.ndarray]) -> np.ndarray:
         """Weighted average of the candidates' probabilities, shape (n_rows, n_classes)."""
-        return sum(w * p for w, p in zip(self.weights, probas) if w > 0)
+        return sum(w * p for w, p in zip(self.weights, probas, strict=True) if w > 0)
 
 
 def ensemble_selection(

@@ -34,7 +34,7 @@ from .metabase import MetaBase, load_metabase
 from .metafeatures import metafeatures_of_frame
 from .search import run_search
 from .space import DEFAULT_CONFIG
-from .warmstart import nearest_datasets
+from .warmstart import nearest_datasets, warmstart_configs
 
 __all__ = ["AutoClassifier", "SearchFailedError"]
 
@@ -89,6 +89,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         ensemble_score_: out-of-fold balanced accuracy of the ensemble.
         warmstart_datasets_: names of the nearest datasets used (empty for a cold start).
         trials_: one dict per trial: number, status, score, seconds, configuration.
+        history_: (seconds since the search started, trial, status, score) per finished trial,
+            in order: the anytime curve of the search.
         fit_seconds_: wall time of ``fit``.
 
     ``score`` returns the balanced accuracy (the objective of the search), not accuracy.
@@ -191,6 +193,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             }
             for t in result.study.get_trials(deepcopy=False)
         ]
+        self.history_ = list(result.history)
         if not result.kept:
             statuses = pd.Series([t["status"] for t in self.trials_]).value_counts().to_dict()
             raise SearchFailedError(
@@ -201,10 +204,15 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         rows = validated_rows(folds, len(y_encoded))
         selection = ensemble_selection([e.oof_proba[rows] for e in kept], y_encoded[rows],
                                        size=self.ensemble_size)
-        weights = {number: w for number, w in zip(result.kept, selection.weights)}
-        self._members = [(w, e.fold_models) for w, e in zip(selection.weights, kept) if w > 0]
-        self.ensemble_members_ = [(float(w), dict(e.config)) for w, e in zip(selection.weights, kept) if w > 0]
-        self.ensemble_weights_ = {n: float(w) for n, w in weights.items() if w > 0}
+        chosen = [
+            (number, float(weight), evaluation)
+            for (number, evaluation), weight in zip(result.kept.items(), selection.weights,
+                                                    strict=True)
+            if weight > 0
+        ]
+        self._members = [(weight, e.fold_models) for _, weight, e in chosen]
+        self.ensemble_members_ = [(weight, dict(e.config)) for _, weight, e in chosen]
+        self.ensemble_weights_ = {number: weight for number, weight, _ in chosen}
         self.ensemble_score_ = selection.score
         self.best_score_ = max(e.score for e in kept)
         self.fit_seconds_ = time.monotonic() - start
@@ -223,10 +231,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
             return [dict(DEFAULT_CONFIG)], []
-        configs = []
-        for record, _ in neighbours:
-            if record.configs and record.configs[0][1] not in configs:
-                configs.append(dict(record.configs[0][1]))
+        configs = warmstart_configs(metafeatures, base, k=self.n_warmstart)
         return configs, [record.name for record, _ in neighbours]
 
     # -- predict --------------------------------------------------------------------------

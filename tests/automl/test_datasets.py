@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metalab.automl.datasets import KEEL_ENV, keel_manifest, load_csv, load_keel, load_keel_corpus, load_openml
+from metalab.automl.datasets import (
+    KEEL_ENV,
+    keel_manifest,
+    load_csv,
+    load_keel,
+    load_keel_corpus,
+    load_openml,
+)
 from metalab.errors import DataError
 
 

@@ -102,6 +102,8 @@ def test_leaderboard_lists_every_trial_best_first(mixed_frame, tiny_metabase):
     assert len(board) == 3
     assert board["cv_balanced_accuracy"].is_monotonic_decreasing
     assert board["ensemble_weight"].sum() == pytest.approx(1.0)
+    assert [trial for _, trial, _, _ in model.history_] == [0, 1, 2]
+    assert all(a[0] <= b[0] for a, b in zip(model.history_, model.history_[1:]))
 
 
 def test_single_class_is_refused(mixed_frame):

@@ -11,7 +11,13 @@ import pytest
 
 from metalab.automl.build import build_metabase
 from metalab.automl.datasets import load_keel_corpus
-from metalab.automl.metabase import DEFAULT_METABASE, STUDY_PREFIX, DatasetRecord, MetaBase, load_metabase
+from metalab.automl.metabase import (
+    DEFAULT_METABASE,
+    STUDY_PREFIX,
+    DatasetRecord,
+    MetaBase,
+    load_metabase,
+)
 from metalab.automl.metafeatures import METAFEATURE_NAMES
 from metalab.automl.space import DEFAULT_CONFIG, validate_config
 from metalab.automl.warmstart import nearest_datasets, warmstart_configs
@@ -131,8 +137,8 @@ def test_shipped_default_metabase_is_small_and_valid():
 
 
 def test_default_base_warm_start_excludes_a_held_out_group(keel_root):
-    from metalab.automl.metafeatures import compute_metafeatures
     from metalab.automl.datasets import load_keel
+    from metalab.automl.metafeatures import compute_metafeatures
 
     yeast = load_keel("yeast4", keel_root)
     mf = compute_metafeatures(yeast.X, yeast.y)

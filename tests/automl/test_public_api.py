@@ -12,10 +12,10 @@ def test_all_names_import_from_the_package_root():
 
 def test_import_paths_are_pinned():
     from metalab.automl import AutoClassifier, MetaBase, compute_metafeatures, ensemble_selection
+    from metalab.automl.ensemble import ensemble_selection as E
     from metalab.automl.estimator import AutoClassifier as A
     from metalab.automl.metabase import MetaBase as M
     from metalab.automl.metafeatures import compute_metafeatures as C
-    from metalab.automl.ensemble import ensemble_selection as E
 
     assert (AutoClassifier, MetaBase, compute_metafeatures, ensemble_selection) == (A, M, C, E)
 
