@@ -259,8 +259,18 @@ def ranks(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def command_report(args: argparse.Namespace) -> int:
+    from metalab.automl.datasets import keel_manifest
+
     rows = pd.DataFrame([json.loads(line) for line in Path(args.runs).read_text().splitlines()])
     rows["budget"] = pd.to_numeric(rows["budget"], errors="coerce")
+    # A method that produced no model (an AutoClassifier before the majority-class fallback)
+    # scores what that fallback scores: balanced accuracy 1 / n_classes.
+    classes = {e["name"]: e["classes"] for e in keel_manifest(args.keel_root)}
+    failed = rows["test_balanced_accuracy"].isna()
+    rows.loc[failed, "test_balanced_accuracy"] = [1 / classes[d] for d in rows.loc[failed, "dataset"]]
+    if failed.any():
+        print(f"{int(failed.sum())} run(s) without a model scored at chance level: "
+              + ", ".join(f"{r.dataset}/{r.method}" for r in rows[failed].itertuples()))
     table = ranks(rows)
     lines = []
     for budget, part in table.groupby("budget"):
@@ -322,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=command_run)
     report = sub.add_parser("report", help="mean ranks and scores from a runs file")
     report.add_argument("runs")
+    report.add_argument("--keel-root", help="KEEL folder (default: $METALAB_KEEL)")
     report.add_argument("--md", help="write the tables here")
     report.add_argument("--plot", help="write the mean-rank-over-budget plot here (PNG)")
     report.set_defaults(func=command_report)

@@ -34,7 +34,7 @@ from .datasets import (
     load_openml_suite,
 )
 from .ensemble import EnsembleSelection, ensemble_selection
-from .estimator import AutoClassifier, SearchFailedError
+from .estimator import AutoClassifier
 from .evaluate import Evaluation, evaluate_config, make_folds
 from .metabase import DEFAULT_METABASE, DatasetRecord, MetaBase, load_metabase
 from .metafeatures import METAFEATURE_NAMES, compute_metafeatures
@@ -51,7 +51,6 @@ __all__ = [
     "EnsembleSelection",
     "Evaluation",
     "MetaBase",
-    "SearchFailedError",
     "TabularDataset",
     "build_pipeline",
     "compute_metafeatures",

@@ -21,11 +21,12 @@ import warnings
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from metalab.errors import ConfigError, MetalabError
+from metalab.errors import ConfigError
 
 from ._tabular import categorical_columns, check_target, drop_empty_columns, to_frame
 from .ensemble import ensemble_selection
@@ -36,11 +37,7 @@ from .search import run_search
 from .space import DEFAULT_CONFIG
 from .warmstart import nearest_datasets, warmstart_configs
 
-__all__ = ["AutoClassifier", "SearchFailedError"]
-
-
-class SearchFailedError(MetalabError, RuntimeError):
-    """No configuration finished successfully within the time budget."""
+__all__ = ["AutoClassifier"]
 
 
 def _check_number(name: str, value: Any, *, low: float, integer: bool = False,
@@ -157,7 +154,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         Raises:
             DataError: bad data (see the "Bad input" tests).
             MetabaseError: ``metabase`` cannot be found, reached or read.
-            SearchFailedError: no configuration succeeded within the budget.
+
+        If no configuration finishes within the budget (a tiny budget, a busy machine), the
+        documented fallback is a majority-class predictor (scikit-learn's ``DummyClassifier``)
+        with a warning, so ``predict`` still works; ``ensemble_members_`` is then empty.
         """
         start = time.monotonic()
         self._validate_params()
@@ -182,6 +182,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             enqueue=enqueue, per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
             n_trials=self.n_trials, keep_best=self.ensemble_nbest, keep_models=True,
         )
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
         self.trials_ = [
             {
                 "trial": t.number,
@@ -191,15 +192,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 "error": t.user_attrs.get("error", ""),
                 "config": dict(t.params),
             }
-            for t in result.study.get_trials(deepcopy=False)
+            for t in result.study.get_trials(deepcopy=False, states=finished)
         ]
         self.history_ = list(result.history)
         if not result.kept:
-            statuses = pd.Series([t["status"] for t in self.trials_]).value_counts().to_dict()
-            raise SearchFailedError(
-                f"no configuration finished within time_budget={self.time_budget} s "
-                f"(trials by status: {statuses}); raise time_budget or per_fit_time_limit"
-            )
+            return self._fall_back(frame, y_encoded, start)
         kept = list(result.kept.values())
         rows = validated_rows(folds, len(y_encoded))
         selection = ensemble_selection([e.oof_proba[rows] for e in kept], y_encoded[rows],
@@ -215,6 +212,26 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.ensemble_weights_ = {number: weight for number, weight, _ in chosen}
         self.ensemble_score_ = selection.score
         self.best_score_ = max(e.score for e in kept)
+        self.fit_seconds_ = time.monotonic() - start
+        return self
+
+    def _fall_back(self, frame: pd.DataFrame, y: np.ndarray, start: float) -> AutoClassifier:
+        """No configuration finished: predict the class prior, and say so."""
+        from sklearn.dummy import DummyClassifier
+
+        statuses = pd.Series([t["status"] for t in self.trials_], dtype=object)
+        warnings.warn(
+            f"no configuration finished within time_budget={self.time_budget} s (trials by "
+            f"status: {statuses.value_counts().to_dict()}); predicting the majority class. "
+            "Raise time_budget or per_fit_time_limit",
+            UserWarning,
+            stacklevel=3,
+        )
+        self._members = [(1.0, (DummyClassifier(strategy="prior").fit(frame, y),))]
+        self.ensemble_members_ = []
+        self.ensemble_weights_ = {}
+        self.ensemble_score_ = float("nan")
+        self.best_score_ = float("nan")
         self.fit_seconds_ = time.monotonic() - start
         return self
 

@@ -184,3 +184,22 @@ def test_a_shuffled_frame_index_does_not_realign_rows(mixed_frame):
     assert model.score(shuffled, labels) > 0.7
     np.testing.assert_allclose(model.predict_proba(shuffled),
                                model.predict_proba(shuffled.reset_index(drop=True)))
+
+
+def test_no_finished_config_falls_back_to_the_majority_class_with_a_warning(mixed_frame):
+    X, y = mixed_frame
+    y = np.where(np.arange(len(y)) < 80, "no", "yes")
+    with pytest.warns(UserWarning, match="no configuration finished"):
+        model = AutoClassifier(time_budget=1.5, per_fit_time_limit=0.001, metabase=None,
+                               seed=0).fit(X, y)
+    assert set(t["status"] for t in model.trials_) == {"timeout"}
+    assert model.ensemble_members_ == []
+    assert (model.predict(X) == "no").all()
+    np.testing.assert_allclose(model.predict_proba(X)[0], [80 / 120, 40 / 120])
+
+
+def test_trials_list_only_finished_trials(mixed_frame, tiny_metabase):
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=30, metabase=tiny_metabase, n_warmstart=2, n_trials=1,
+                           cv=2).fit(X, y)
+    assert [t["trial"] for t in model.trials_] == [0]  # the second enqueued one never ran
