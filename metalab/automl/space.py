@@ -93,6 +93,15 @@ def _replay(config: Mapping[str, Any]) -> optuna.trial.FixedTrial:
     return recorder
 
 
+def _inside(distribution: optuna.distributions.BaseDistribution, value: Any) -> bool:
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        return value in distribution.choices
+    if isinstance(distribution, (optuna.distributions.IntDistribution,
+                                 optuna.distributions.FloatDistribution)):
+        return distribution.low <= value <= distribution.high
+    return True
+
+
 def config_distributions(
     config: Mapping[str, Any],
 ) -> dict[str, optuna.distributions.BaseDistribution]:
@@ -114,7 +123,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
             f"{config.get('classifier')!r}: {sorted(extra)}"
         )
     for name, distribution in recorder.distributions.items():
-        if not distribution._contains(distribution.to_internal_repr(config[name])):
+        if not _inside(distribution, config[name]):
             raise ConfigError(
                 f"configuration parameter {name}={config[name]!r} is outside the space's "
                 f"range {distribution}"

@@ -90,3 +90,16 @@ def test_configs_outside_the_space_are_refused():
     with pytest.raises(ConfigError, match="does not use"):
         validate_config(dict(DEFAULT_CONFIG, **{"knn:p": 2}))
     assert validate_config(DEFAULT_CONFIG) == DEFAULT_CONFIG
+
+
+def test_without_fork_the_folds_run_in_process_with_the_same_result(data, monkeypatch):
+    import metalab.automl.evaluate as evaluate
+
+    X, y, folds, n_classes = data
+    forked = evaluate_config(DEFAULT_CONFIG, X, y, folds, n_classes=n_classes, time_limit=60)
+    monkeypatch.setattr(evaluate.mp, "get_all_start_methods", lambda: ["spawn"])
+    local = evaluate_config(DEFAULT_CONFIG, X, y, folds, n_classes=n_classes, time_limit=60)
+    assert local.status == "ok" and local.score == forked.score
+    bad = evaluate_config(dict(KNN, **{"knn:n_neighbors": 64}), X.iloc[:60], y[:60],
+                          make_folds(y[:60], 3, 0), n_classes=n_classes, time_limit=60)
+    assert bad.status == "error"
