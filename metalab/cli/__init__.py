@@ -21,6 +21,7 @@ _COMMANDS = (
     "metalab.cli.predict",
     "metalab.cli.data",
     "metalab.cli.demo",
+    "metalab.cli.automl",
 )
 
 

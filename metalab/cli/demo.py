@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     learner, preprocess, _ = load_learner(Path(args.out) / "best.pt")
     test_set = load_dataset("omniglot", "test", split="vinyals", data_dir=args.data, preprocess=preprocess)
     for ways, shots in ((5, 1), (5, 5), (20, 1), (20, 5)):
-        accuracy = evaluate(learner, test_set, ways=ways, shots=shots, queries=15 if shots == 5 else 15,
+        accuracy = evaluate(learner, test_set, ways=ways, shots=shots, queries=15,
                             episodes=args.episodes, seed=0)
         paper, source = paper_figure("protonet", "omniglot", ways, shots)
         print(f"    {accuracy.ways:>2}-way {accuracy.shots}-shot: {accuracy.accuracy:6.2f}% ± {accuracy.ci95:.2f}"

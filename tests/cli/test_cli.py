@@ -87,3 +87,12 @@ def test_predict_with_a_missing_query_folder(trained_run, tmp_path, capsys, data
     assert main(["predict", "--checkpoint", str(trained_run), "--support", str(tmp_path / "support"),
                  "--query", str(tmp_path / "nope")]) == 2
     assert "query folder" in capsys.readouterr().err
+
+
+def test_demo_trains_evaluates_and_predicts(tmp_path, data_dir, capsys):
+    """The README's main job, with a tiny budget."""
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--budget", "15s", "--episodes", "20",
+                 "--data", str(data_dir), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "20-way 5-shot" in out and "paper 98.9%" in out and "query_5.png" in out
+    assert (tmp_path / "demo" / "best.pt").is_file() and (tmp_path / "demo" / "curve.png").is_file()
