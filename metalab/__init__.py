@@ -6,7 +6,9 @@ A meta-learner reads a task's support set and returns a task model,
 queries, on episodes shaped like the test tasks.
 """
 
-from metalab.algorithms import ALGORITHMS, MetaLearner, MetaLoss, ProtoNet, TaskModel, build_learner
+from metalab.algorithms import (
+    ALGORITHMS, MatchingNet, MetaLearner, MetaLoss, ProtoNet, RelationNet, Siamese, TaskModel, build_learner,
+)
 from metalab.data.dataset import FewShotDataset
 from metalab.data.folder import image_folder
 from metalab.data.load import load_dataset, omniglot
@@ -33,11 +35,14 @@ __all__ = [
     "EpisodeStream",
     "EvalResult",
     "FewShotDataset",
+    "MatchingNet",
     "MetaLearner",
     "MetaLoss",
     "MetalabError",
     "Preprocess",
     "ProtoNet",
+    "RelationNet",
+    "Siamese",
     "TaskModel",
     "TrainConfig",
     "TrainResult",

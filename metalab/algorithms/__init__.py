@@ -6,10 +6,14 @@ import dataclasses
 from typing import Any
 
 from metalab.algorithms.base import MetaLearner, MetaLoss, TaskModel
+from metalab.algorithms.matching import MatchingNet
 from metalab.algorithms.protonet import ProtoNet
+from metalab.algorithms.relation import RelationNet
+from metalab.algorithms.siamese import Siamese
 from metalab.errors import ConfigError
 
 ALGORITHMS: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (ProtoNet,)}
+ALGORITHMS.update({cls.name: cls for cls in (Siamese, MatchingNet, RelationNet)})  # metric-based
 
 
 def learner_config(algorithm: str, values: dict[str, Any] | None = None) -> Any:
@@ -31,4 +35,5 @@ def build_learner(algorithm: str, values: dict[str, Any] | None = None) -> MetaL
     return ALGORITHMS[algorithm](learner_config(algorithm, values))
 
 
-__all__ = ["ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "ProtoNet", "build_learner", "learner_config"]
+__all__ = ["ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "ProtoNet", "build_learner", "learner_config",
+           "Siamese", "MatchingNet", "RelationNet"]

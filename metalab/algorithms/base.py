@@ -72,11 +72,19 @@ class MetaLearner(nn.Module, abc.ABC):
         for t in range(batch.tasks):
             task = batch.task(t)
             logits = self.adapt(task.support_x, task.support_y, task.ways)(task.query_x)
-            losses.append(F.cross_entropy(logits, task.query_y))
+            losses.append(self.query_loss(logits, task.query_y))
             correct.append((logits.argmax(-1) == task.query_y).float().mean())
         return MetaLoss(
             loss=torch.stack(losses).mean(), metrics={"accuracy": float(torch.stack(correct).mean())}
         )
+
+    def query_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Mean loss of query logits ``[..., Q, ways]`` against labels ``[..., Q]``.
+
+        Cross-entropy, unless a method trains its scores with another loss (binary
+        cross-entropy for Siamese networks, squared error for Relation Networks).
+        """
+        return F.cross_entropy(logits.flatten(0, -2), labels.flatten())
 
     @torch.no_grad()
     def predict(self, episode: Episode) -> torch.Tensor:

@@ -11,6 +11,12 @@ PAPER_ACCURACY: dict[tuple[str, str, int, int], tuple[float, str]] = {
     ("protonet", "omniglot", 5, 5): (99.7, "Snell et al. 2017, Table 1"),
     ("protonet", "omniglot", 20, 1): (96.0, "Snell et al. 2017, Table 1"),
     ("protonet", "omniglot", 20, 5): (98.9, "Snell et al. 2017, Table 1"),
+    **{("siamese", "omniglot", w, k): (a, "Koch et al. 2015, as reported by Sung et al. 2018, Table 1")
+       for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (97.3, 98.4, 88.2, 97.0))},
+    **{("matching", "omniglot", w, k): (a, "Vinyals et al. 2016, Table 1")
+       for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (98.1, 98.9, 93.8, 98.5))},
+    **{("relation", "omniglot", w, k): (a, "Sung et al. 2018, Table 1")
+       for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (99.6, 99.8, 97.6, 99.1))},
 }
 
 
