@@ -8,11 +8,18 @@ from typing import Any
 from metalab.algorithms.base import MetaLearner, MetaLoss, TaskModel
 from metalab.algorithms.matching import MatchingNet
 from metalab.algorithms.protonet import ProtoNet
+from metalab.algorithms.anil import ANIL
+from metalab.algorithms.fomaml import FOMAML
+from metalab.algorithms.maml import MAML
+from metalab.algorithms.metasgd import MetaSGD
+from metalab.algorithms.reptile import Reptile
+from metalab.algorithms.taml import TAML
 from metalab.algorithms.relation import RelationNet
 from metalab.algorithms.siamese import Siamese
 from metalab.errors import ConfigError
 
 ALGORITHMS: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (ProtoNet,)}
+ALGORITHMS.update({cls.name: cls for cls in (MAML, FOMAML, ANIL, MetaSGD, Reptile, TAML)})  # optimization-based
 ALGORITHMS.update({cls.name: cls for cls in (Siamese, MatchingNet, RelationNet)})  # metric-based
 
 

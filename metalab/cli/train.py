@@ -16,7 +16,7 @@ from metalab.training.config import TrainConfig, load_yaml, parse_duration
 # (flag, config field, type, help)
 _OPTIONS = (
     ("--algorithm", "algorithm", str, "meta-learner (protonet, ...)"),
-    ("--dataset", "dataset", str, "omniglot, or a folder with one sub-folder per class"),
+    ("--dataset", "dataset", str, "omniglot, sinusoid (regression), or a folder with one sub-folder per class"),
     ("--split", "split", str, "Omniglot split: vinyals or lake"),
     ("--data", "data_dir", str, "folder holding the data (default: $METALAB_DATA, then the cache)"),
     ("--ways", "ways", int, "classes per training task"),

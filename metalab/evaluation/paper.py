@@ -11,6 +11,16 @@ PAPER_ACCURACY: dict[tuple[str, str, int, int], tuple[float, str]] = {
     ("protonet", "omniglot", 5, 5): (99.7, "Snell et al. 2017, Table 1"),
     ("protonet", "omniglot", 20, 1): (96.0, "Snell et al. 2017, Table 1"),
     ("protonet", "omniglot", 20, 5): (98.9, "Snell et al. 2017, Table 1"),
+    **{("maml", "omniglot", w, k): (a, "Finn et al. 2017, Table 1")
+       for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (98.7, 99.9, 95.8, 98.9))},
+    **{("fomaml", "omniglot", w, k): (a, "Finn et al. 2017, Table 1 (first-order)")
+       for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (98.3, 99.2, 89.4, 97.9))},
+    **{("reptile", "omniglot", w, k): (a, "Nichol et al. 2018, Table 1")
+       for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (97.68, 99.48, 89.43, 97.12))},
+    **{("metasgd", "omniglot", w, k): (a, "Li et al. 2017")
+       for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (99.53, 99.93, 95.93, 98.97))},
+    ("taml", "omniglot", 5, 1): (99.23, "Jamal & Qi 2019, Table 1"),
+    ("taml", "omniglot", 5, 5): (99.71, "Jamal & Qi 2019, Table 1"),
     **{("siamese", "omniglot", w, k): (a, "Koch et al. 2015, as reported by Sung et al. 2018, Table 1")
        for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (97.3, 98.4, 88.2, 97.0))},
     **{("matching", "omniglot", w, k): (a, "Vinyals et al. 2016, Table 1")
@@ -19,7 +29,18 @@ PAPER_ACCURACY: dict[tuple[str, str, int, int], tuple[float, str]] = {
        for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (99.6, 99.8, 97.6, 99.1))},
 }
 
+# Sinusoid regression (Finn et al. 2017 task family): query MSE, (algorithm, dataset, shots).
+PAPER_MSE: dict[tuple[str, str, int], tuple[float, str]] = {
+    **{("maml", "sinusoid", k): (m, "Li et al. 2017, Table 1") for k, m in ((5, 1.13), (10, 0.77), (20, 0.48))},
+    **{("metasgd", "sinusoid", k): (m, "Li et al. 2017, Table 1") for k, m in ((5, 0.90), (10, 0.53), (20, 0.31))},
+}
+
 
 def paper_figure(algorithm: str, dataset: str, ways: int, shots: int) -> tuple[float, str] | None:
     """The paper's accuracy and its source, or None when the paper has no such figure."""
     return PAPER_ACCURACY.get((algorithm, dataset, ways, shots))
+
+
+def paper_mse(algorithm: str, dataset: str, shots: int) -> tuple[float, str] | None:
+    """The paper's regression MSE and its source, or None."""
+    return PAPER_MSE.get((algorithm, dataset, shots))

@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 
-def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+def conv_block(in_channels: int, out_channels: int, running_stats: bool = True) -> nn.Sequential:
     """conv 3x3 (padding 1) -> batch norm -> ReLU -> max-pool 2."""
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
-        nn.BatchNorm2d(out_channels),
+        nn.BatchNorm2d(out_channels, track_running_stats=running_stats),
         nn.ReLU(),
         nn.MaxPool2d(2),
     )
@@ -20,13 +20,15 @@ class Conv4(nn.Module):
     """Four conv blocks, flattened: ``[B, C, 28, 28] -> [B, 64]`` (``[B, 1600]`` for 84x84).
 
     Batch norm keeps running statistics in training mode and uses them in eval mode; the
-    metric-based learners rely on that. Inputs run in channels-last memory format, which is
+    metric-based learners rely on that. With ``running_stats=False`` it always normalises by
+    the current batch's statistics and has no buffers, as MAML's inner loop needs (see
+    :mod:`metalab.models.backbones`). Inputs run in channels-last memory format, which is
     faster on the CPU for these small convolutions.
     """
 
-    def __init__(self, in_channels: int = 1, hidden: int = 64, blocks: int = 4) -> None:
+    def __init__(self, in_channels: int = 1, hidden: int = 64, blocks: int = 4, running_stats: bool = True) -> None:
         super().__init__()
-        layers = [conv_block(in_channels if i == 0 else hidden, hidden) for i in range(blocks)]
+        layers = [conv_block(in_channels if i == 0 else hidden, hidden, running_stats) for i in range(blocks)]
         self.features = nn.Sequential(*layers)
         self.to(memory_format=torch.channels_last)
 

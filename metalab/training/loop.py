@@ -18,12 +18,13 @@ from typing import Any
 import torch
 import yaml
 
-from metalab.algorithms import MetaLearner, build_learner
+from metalab.algorithms import ALGORITHMS, MetaLearner, build_learner
 from metalab.data.dataset import FewShotDataset
 from metalab.data.load import load_dataset
 from metalab.data.preprocess import Preprocess
 from metalab.errors import ConfigError, TrainingDivergedError
-from metalab.evaluation.evaluate import EvalResult, evaluate
+from metalab.evaluation.evaluate import EvalResult, RegressionResult, evaluate, result_from_dict
+from metalab.tasks.regression import REGRESSION_FAMILIES, RegressionTasks
 from metalab.tasks.sampling import EpisodeStream, check_task, episode_seed
 from metalab.training import distributed
 from metalab.training.distributed import Ranks
@@ -67,11 +68,36 @@ def learning_rate(config: TrainConfig, step: int, total: int | None) -> float:
     return config.lr
 
 
+def learner_values(config: TrainConfig, preprocess: Preprocess) -> dict[str, Any]:
+    """The learner's hyperparameters: ``config.learner`` over what the data implies.
+
+    Images fix ``in_channels``; learners with a classification head (``outputs``) get
+    ``config.ways`` outputs and the image size; a regression family (sinusoid) supplies its
+    backbone and inner-loop defaults, which only learners with a ``backbone`` accept.
+    """
+    if config.algorithm not in ALGORITHMS:
+        return dict(config.learner)  # build_learner names the known algorithms
+    fields = {f.name for f in dataclasses.fields(ALGORITHMS[config.algorithm].Config)}
+    if config.dataset in REGRESSION_FAMILIES:
+        if "backbone" not in fields:
+            regressors = sorted(name for name, cls in ALGORITHMS.items()
+                                if "backbone" in {f.name for f in dataclasses.fields(cls.Config)})
+            raise ConfigError(
+                f"{config.algorithm} is a classifier; the {config.dataset} regression tasks need a learner "
+                f"with a regression head: {', '.join(regressors)}"
+            )
+        implied, forced = dict(REGRESSION_FAMILIES[config.dataset].learner_defaults), {}
+    else:
+        implied = {"outputs": config.ways, "image_size": preprocess.size}
+        forced = {"in_channels": preprocess.channels}
+    return {**{k: v for k, v in implied.items() if k in fields}, **config.learner, **forced}
+
+
 def new_learner(config: TrainConfig, preprocess: Preprocess) -> MetaLearner:
     """The configured learner, initialised from ``config.seed`` without touching the global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        return build_learner(config.algorithm, {**config.learner, "in_channels": preprocess.channels})
+        return build_learner(config.algorithm, learner_values(config, preprocess))
 
 
 class _Run:
@@ -82,7 +108,7 @@ class _Run:
         self.folder = Path(config.out)
         self.step = 0
         self.total: int | None = config.steps
-        self.best_val: EvalResult | None = None
+        self.best_val: EvalResult | RegressionResult | None = None
         self.best_step = -1
         self.elapsed = 0.0
         self.validation_seconds = 0.0
@@ -116,7 +142,7 @@ class _Run:
         stream.load_state_dict(state["streams"][self.ranks.rank])
         self.step, self.total, self.elapsed = state["step"], state["total_steps"], state["elapsed"]
         self.best_step = state["best"]["step"]
-        self.best_val = EvalResult(**state["best"]["val"]) if state["best"]["val"] else None
+        self.best_val = result_from_dict(state["best"]["val"]) if state["best"]["val"] else None
 
 
 def train(
@@ -155,9 +181,14 @@ def train(
         )
     train_set, val_set = datasets
     val_ways, val_shots, val_queries = config.validation_task
-    check_task(val_set, val_ways, val_shots, val_queries)
+    regression = isinstance(train_set, RegressionTasks)
+    if not regression:
+        check_task(val_set, val_ways, val_shots, val_queries)
     stream_seed = config.seed if ranks.rank == 0 else hash_seed(config.seed, ranks.rank)
-    stream = EpisodeStream(train_set, config.ways, config.shots, config.queries, config.meta_batch, stream_seed)
+    if regression:
+        stream = train_set.stream(config.shots, config.queries, config.meta_batch, stream_seed)
+    else:
+        stream = EpisodeStream(train_set, config.ways, config.shots, config.queries, config.meta_batch, stream_seed)
 
     learner = (learner or new_learner(config, preprocess)).to(device)
     optimizer = torch.optim.Adam(learner.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -195,8 +226,9 @@ def train(
                 learner, val_set, ways=val_ways, shots=val_shots, queries=val_queries,
                 episodes=config.val_episodes, seed=config.seed, device=device,
             )
-            log.write({"step": run.step, "val_accuracy": result.accuracy, "val_ci95": result.ci95})
-            improved = run.best_val is None or result.accuracy > run.best_val.accuracy
+            metric = "val_mse" if regression else "val_accuracy"
+            log.write({"step": run.step, metric: result.mse if regression else result.accuracy, "val_ci95": result.ci95})
+            improved = run.best_val is None or result.score > run.best_val.score
             if improved:
                 run.best_val, run.best_step = result, run.step
         checkpoint(improved)
