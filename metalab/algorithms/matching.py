@@ -46,6 +46,8 @@ class MatchingConfig:
             (the LSTMs' width with ``fce``).
         fce: full context embeddings (bidirectional support LSTM, attention LSTM for queries).
         fce_steps: K, the attention LSTM's processing steps.
+        scale: multiplies the cosine similarities before the softmax; 1 is Eq. 2. Post-ReLU
+            embeddings have cosines in [0, 1], so at 1 the attention stays flat (not in the paper).
         chunk: images per encoder call during training (ghost batch norm, as ProtoNet). 0 = all.
     """
 
@@ -54,22 +56,25 @@ class MatchingConfig:
     image_size: int = 28
     fce: bool = False
     fce_steps: int = 5
+    scale: float = 1.0
     chunk: int = 80
 
     def __post_init__(self) -> None:
         if self.fce_steps < 1:
             raise ConfigError(f"fce_steps must be >= 1, got {self.fce_steps}")
+        if not self.scale > 0:
+            raise ConfigError(f"scale must be positive, got {self.scale}")
 
 
-def cosine_attention(queries: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+def cosine_attention(queries: torch.Tensor, support: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """``a(x, x_i)`` (Eq. 2): ``[..., Q, D]``, ``[..., S, D]`` -> ``[..., Q, S]``, rows summing to 1."""
-    return cosine_log_attention(queries, support).exp()
+    return cosine_log_attention(queries, support, scale).exp()
 
 
-def cosine_log_attention(queries: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
-    """``log a(x, x_i)``, the log-softmax over cosine similarities."""
+def cosine_log_attention(queries: torch.Tensor, support: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """``log a(x, x_i)``, the log-softmax over ``scale`` times the cosine similarities."""
     cosine = F.normalize(queries, dim=-1) @ F.normalize(support, dim=-1).transpose(-1, -2)
-    return cosine.log_softmax(-1)
+    return (scale * cosine).log_softmax(-1)
 
 
 class FullContext(nn.Module):
@@ -147,4 +152,4 @@ class MatchingNet(MetaLearner):
         if self.context is not None:
             support = self.context.support(support)
             queries = self.context.queries(queries, support)
-        return class_logsumexp(cosine_log_attention(queries, support), labels, ways)
+        return class_logsumexp(cosine_log_attention(queries, support, self.config.scale), labels, ways)

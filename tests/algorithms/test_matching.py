@@ -47,3 +47,10 @@ def test_a_query_equal_to_a_support_image_is_labelled_by_it(batch):
         logits = learner.adapt(task.support_x[::2], task.support_y[::2], 4)(task.support_x[::2])
     assert logits.argmax(-1).tolist() == [0, 1, 2, 3]
 
+
+
+def test_a_scale_sharpens_the_attention_and_keeps_it_normalised():
+    queries, support = torch.rand(7, 16), torch.rand(5, 16)
+    flat, sharp = cosine_attention(queries, support), cosine_attention(queries, support, scale=10.0)
+    assert torch.allclose(sharp.sum(-1), torch.ones(7)) and (sharp.max(-1).values > flat.max(-1).values).all()
+    assert MatchingNet().config.scale == 1.0  # Eq. 2 by default
