@@ -15,7 +15,7 @@ def trained_run(tmp_path_factory, data_dir):
     run = tmp_path_factory.mktemp("cli") / "run"
     code = main(["train", "--algorithm", "protonet", "--dataset", "omniglot", "--split", "vinyals",
                  "--data", str(data_dir), "--ways", "5", "--shots", "1", "--queries", "5", "--meta-batch", "4",
-                 "--steps", "40", "--val-every", "20", "--val-episodes", "20", "--seed", "0",
+                 "--steps", "100", "--val-every", "50", "--val-episodes", "20", "--seed", "0",
                  "--out", str(run), "--no-progress"])
     assert code == 0
     return run
