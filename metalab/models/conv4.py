@@ -23,14 +23,19 @@ class Conv4(nn.Module):
     metric-based learners rely on that. With ``running_stats=False`` it always normalises by
     the current batch's statistics and has no buffers, as MAML's inner loop needs (see
     :mod:`metalab.models.backbones`). Inputs run in channels-last memory format, which is
-    faster on the CPU for these small convolutions.
+    faster on the CPU for these small convolutions (``channels_last=False``: the default
+    format, faster for MAML's double backward, see ``results/maml_speed.md``).
     """
 
-    def __init__(self, in_channels: int = 1, hidden: int = 64, blocks: int = 4, running_stats: bool = True) -> None:
+    def __init__(
+        self, in_channels: int = 1, hidden: int = 64, blocks: int = 4, running_stats: bool = True,
+        channels_last: bool = True,
+    ) -> None:
         super().__init__()
         layers = [conv_block(in_channels if i == 0 else hidden, hidden, running_stats) for i in range(blocks)]
         self.features = nn.Sequential(*layers)
-        self.to(memory_format=torch.channels_last)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.memory_format)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x.contiguous(memory_format=torch.channels_last)).flatten(1)
+        return self.features(x.contiguous(memory_format=self.memory_format)).flatten(1)
