@@ -283,9 +283,12 @@ def train(
         if main and (run.step % _LOG_EVERY == 0 or validating):  # flushed at checkpoints: resumed logs match
             loss, accuracy = (sum(v) / len(v) for v in zip(*window))
             run.elapsed = time.perf_counter() - started
-            log.write({"step": run.step, "loss": loss, "accuracy": accuracy,
-                       "lr": optimizer.param_groups[0]["lr"], "time": round(run.elapsed, 2)})
-            bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}")
+            record = {"step": run.step, "loss": loss, "lr": optimizer.param_groups[0]["lr"],
+                      "time": round(run.elapsed, 2)}
+            if accuracy == accuracy:  # NaN for regression learners, which report no accuracy
+                record["accuracy"] = accuracy
+            log.write(record)
+            bar.set_postfix(loss=f"{loss:.3f}")
             window.clear()
         if validating:
             run.elapsed = time.perf_counter() - started

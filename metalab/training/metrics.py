@@ -42,20 +42,23 @@ def plot_curve(records: list[dict[str, Any]], path: str | Path, title: str = "")
     import matplotlib.pyplot as plt
 
     train = [r for r in records if "loss" in r]
-    val = [r for r in records if "val_accuracy" in r]
+    scored = [r for r in train if "accuracy" in r]
+    key = "val_accuracy" if any("val_accuracy" in r for r in records) else "val_mse"
+    val = [r for r in records if key in r]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     if train:
         left.plot([r["step"] for r in train], [r["loss"] for r in train])
     left.set(xlabel="meta-update", ylabel="training query loss", yscale="log", title="loss")
-    if train:
-        right.plot([r["step"] for r in train], [100 * r["accuracy"] for r in train], label="training episodes")
+    if scored:
+        right.plot([r["step"] for r in scored], [100 * r["accuracy"] for r in scored], label="training episodes")
     if val:
         right.errorbar(
-            [r["step"] for r in val], [r["val_accuracy"] for r in val], yerr=[r["val_ci95"] for r in val],
+            [r["step"] for r in val], [r[key] for r in val], yerr=[r["val_ci95"] for r in val],
             marker="o", capsize=3, label="validation (fixed episodes, 95% CI)",
         )
-    right.set(xlabel="meta-update", ylabel="query accuracy (%)", title="accuracy")
-    right.legend(loc="lower right")
+        right.legend(loc="best")
+    label = "query accuracy (%)" if key == "val_accuracy" else "query MSE"
+    right.set(xlabel="meta-update", ylabel=label, title=label.split(" (")[0])
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
