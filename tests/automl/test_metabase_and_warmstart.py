@@ -90,7 +90,9 @@ def test_build_stores_metafeatures_and_every_trial(keel_root, tmp_path):
 def test_two_workers_fill_one_storage_at_once_without_duplicates(keel_root, tmp_path):
     storage = str(tmp_path / "shared.db")
     build_metabase([], storage)  # create the tables first, as build_metabase_parallel does
-    context = mp.get_context("fork")
+    # spawn, not fork: a worker forked from this process would inherit the OpenMP thread pool
+    # that earlier tests' PyTorch started, and GNU OpenMP can hang in such a child.
+    context = mp.get_context("spawn")
     workers = [context.Process(target=_fill, args=(storage, order, keel_root))
                for order in (SMALL, SMALL[::-1])]
     for worker in workers:
