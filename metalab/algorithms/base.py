@@ -95,3 +95,24 @@ class MetaLearner(nn.Module, abc.ABC):
                 for task in (episode.task(t) for t in range(episode.tasks))
             ]
         )
+
+
+class BatchedMetaLearner(MetaLearner):
+    """A learner that computes a whole meta-batch's query logits at once.
+
+    Subclasses implement :meth:`query_logits`; ``meta_loss`` and ``predict`` follow from it
+    (and must equal the per-task definition of :class:`MetaLearner` in eval mode).
+    """
+
+    @abc.abstractmethod
+    def query_logits(self, batch: Episode) -> torch.Tensor:
+        """All tasks' query logits: ``[T, N*Q, ways]``."""
+
+    def meta_loss(self, batch: Episode) -> MetaLoss:
+        logits = self.query_logits(batch)
+        accuracy = (logits.argmax(-1) == batch.query_y).float().mean()
+        return MetaLoss(loss=self.query_loss(logits, batch.query_y), metrics={"accuracy": float(accuracy)})
+
+    @torch.no_grad()
+    def predict(self, episode: Episode) -> torch.Tensor:
+        return self.query_logits(episode)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalab.algorithms._metric import check_image_size, class_logsumexp, encode_episode
-from metalab.algorithms.base import MetaLearner, MetaLoss
+from metalab.algorithms.base import BatchedMetaLearner
 from metalab.errors import ConfigError
 from metalab.models.conv4 import Conv4
 from metalab.tasks.episode import Episode
@@ -114,7 +114,7 @@ class MatchingClassifier:
         return self.learner._log_probabilities(self.support, self.labels, queries, self.ways)[0]
 
 
-class MatchingNet(MetaLearner):
+class MatchingNet(BatchedMetaLearner):
     """Matching Networks on a Conv-4 encoder, optionally with full context embeddings."""
 
     name = "matching"
@@ -130,16 +130,7 @@ class MatchingNet(MetaLearner):
         check_image_size(support_x, self.config.image_size, "matching")
         return MatchingClassifier(self, self.encoder(support_x).unsqueeze(0), support_y.unsqueeze(0), ways)
 
-    def meta_loss(self, batch: Episode) -> MetaLoss:
-        logits = self._query_logits(batch)
-        accuracy = (logits.argmax(-1) == batch.query_y).float().mean()
-        return MetaLoss(loss=self.query_loss(logits, batch.query_y), metrics={"accuracy": float(accuracy)})
-
-    @torch.no_grad()
-    def predict(self, episode: Episode) -> torch.Tensor:
-        return self._query_logits(episode)
-
-    def _query_logits(self, batch: Episode) -> torch.Tensor:
+    def query_logits(self, batch: Episode) -> torch.Tensor:
         """All tasks at once: ``[T, NQ, N]``."""
         check_image_size(batch.query_x, self.config.image_size, "matching")
         support, queries = encode_episode(self.encoder, batch, self.config.chunk, self.training)

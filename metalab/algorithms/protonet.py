@@ -12,7 +12,7 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-from metalab.algorithms.base import MetaLearner, MetaLoss
+from metalab.algorithms.base import BatchedMetaLearner
 from metalab.models.conv4 import Conv4
 from metalab.tasks.episode import Episode
 
@@ -58,7 +58,7 @@ class PrototypeClassifier:
         return -squared_distances(self.encoder(query_x), self.prototypes)
 
 
-class ProtoNet(MetaLearner):
+class ProtoNet(BatchedMetaLearner):
     """Prototypical Networks on a Conv-4 encoder."""
 
     name = "protonet"
@@ -75,17 +75,7 @@ class ProtoNet(MetaLearner):
         size = self.config.chunk if self.training and self.config.chunk else len(x)
         return torch.cat([self.encoder(part) for part in x.split(size)])
 
-    def meta_loss(self, batch: Episode) -> MetaLoss:
-        logits = self._query_logits(batch)
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.query_y.flatten())
-        accuracy = (logits.argmax(-1) == batch.query_y).float().mean()
-        return MetaLoss(loss=loss, metrics={"accuracy": float(accuracy)})
-
-    @torch.no_grad()
-    def predict(self, episode: Episode) -> torch.Tensor:
-        return self._query_logits(episode)
-
-    def _query_logits(self, batch: Episode) -> torch.Tensor:
+    def query_logits(self, batch: Episode) -> torch.Tensor:
         """All tasks' support and query images through the encoder together: ``[T, NQ, N]``."""
         tasks, n_support = batch.support_y.shape
         z = self._embed(torch.cat([batch.support_x.flatten(0, 1), batch.query_x.flatten(0, 1)]))

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalab.algorithms._metric import check_image_size, encode_episode
-from metalab.algorithms.base import MetaLearner, MetaLoss
+from metalab.algorithms.base import BatchedMetaLearner
 from metalab.errors import ConfigError
 from metalab.models.conv4 import conv_block
 from metalab.tasks.episode import Episode
@@ -113,7 +113,7 @@ class RelationClassifier:
         return F.logsigmoid(self.learner.relation(self.classes, queries))[0]
 
 
-class RelationNet(MetaLearner):
+class RelationNet(BatchedMetaLearner):
     """Relation Networks: Conv-4 feature maps and a learned relation module, trained with MSE."""
 
     name = "relation"
@@ -134,16 +134,7 @@ class RelationNet(MetaLearner):
         """Eq. 2: mean squared error of r = exp(logits) against the one-hot match."""
         return F.mse_loss(logits.exp(), F.one_hot(labels, logits.shape[-1]).to(logits.dtype))
 
-    def meta_loss(self, batch: Episode) -> MetaLoss:
-        logits = self._query_logits(batch)
-        accuracy = (logits.argmax(-1) == batch.query_y).float().mean()
-        return MetaLoss(loss=self.query_loss(logits, batch.query_y), metrics={"accuracy": float(accuracy)})
-
-    @torch.no_grad()
-    def predict(self, episode: Episode) -> torch.Tensor:
-        return self._query_logits(episode)
-
-    def _query_logits(self, batch: Episode) -> torch.Tensor:
+    def query_logits(self, batch: Episode) -> torch.Tensor:
         """All tasks at once: ``[T, NQ, N]`` log r."""
         check_image_size(batch.query_x, self.config.image_size, "relation")
         support, queries = encode_episode(self._encode, batch, self.config.chunk, self.training)

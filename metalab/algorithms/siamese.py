@@ -35,7 +35,7 @@ from metalab.algorithms._metric import (
     encode_episode,
     shots_per_class,
 )
-from metalab.algorithms.base import MetaLearner, MetaLoss
+from metalab.algorithms.base import BatchedMetaLearner
 from metalab.models.conv4 import Conv4
 from metalab.tasks.episode import Episode
 
@@ -86,7 +86,7 @@ class SiameseClassifier:
         return class_log_probabilities(pairs, self.labels, self.ways)
 
 
-class Siamese(MetaLearner):
+class Siamese(BatchedMetaLearner):
     """Siamese networks on a Conv-4 twin, trained on same / different pairs from episodes."""
 
     name = "siamese"
@@ -113,16 +113,7 @@ class Siamese(MetaLearner):
         """Mean binary cross-entropy of ``p_k(x) = exp(logits)`` against "x is of class k" (Sec. 3.2)."""
         return F.binary_cross_entropy(logits.exp(), F.one_hot(labels, logits.shape[-1]).to(logits.dtype))
 
-    def meta_loss(self, batch: Episode) -> MetaLoss:
-        logits = self._query_logits(batch)
-        accuracy = (logits.argmax(-1) == batch.query_y).float().mean()
-        return MetaLoss(loss=self.query_loss(logits, batch.query_y), metrics={"accuracy": float(accuracy)})
-
-    @torch.no_grad()
-    def predict(self, episode: Episode) -> torch.Tensor:
-        return self._query_logits(episode)
-
-    def _query_logits(self, batch: Episode) -> torch.Tensor:
+    def query_logits(self, batch: Episode) -> torch.Tensor:
         """All tasks at once: ``[T, NQ, N]``."""
         check_image_size(batch.query_x, self.config.image_size, "siamese")
         support, query = encode_episode(self.encoder, batch, self.config.chunk, self.training)
