@@ -8,18 +8,7 @@
 # other core ran other work; with 2 free cores the same budget buys more steps. For the exact
 # committed models, replace --budget by the step counts results/omniglot.md gives (--steps N).
 set -euo pipefail
-runs=${1:-runs}
-threads=${2:-1}
-mkdir -p results/omniglot
+here=$(dirname "$0")
 for shots in 1 5; do
-  run="$runs/protonet-${shots}shot"
-  metalab train --config "configs/protonet_omniglot_${shots}shot.yaml" --threads "$threads" --out "$run" --no-progress
-  for setting in "5 1" "5 5" "20 1" "20 5"; do
-    set -- $setting
-    metalab eval "$run" --ways "$1" --shots "$2" --queries 15 --episodes 600 --seed 0 --json \
-      > "results/omniglot/protonet_${shots}shot_model_${1}w${2}s.json"
-  done
-  cp "$run/curve.png" "results/omniglot/protonet_${shots}shot_curve.png"
-  cp "$run/metrics.jsonl" "results/omniglot/protonet_${shots}shot_metrics.jsonl"
-  cp "$run/config.yaml" "results/omniglot/protonet_${shots}shot_config.yaml"
+  bash "$here/omniglot_model.sh" "configs/protonet_omniglot_${shots}shot.yaml" "protonet_${shots}shot" "${1:-runs}" "${2:-1}"
 done

@@ -70,6 +70,7 @@ def inner_loop(
     rule: UpdateRule,
     adapted: Callable[[str], bool] = lambda name: True,
     first_order: bool = False,
+    functional: bool = False,
 ) -> Params:
     """``steps`` gradient steps of ``rule`` on the support loss; returns the adapted parameters.
 
@@ -81,10 +82,14 @@ def inner_loop(
             pass through unchanged.
         first_order: detach the inner gradients (first-order MAML): the meta-gradient then
             treats ``d theta' / d theta`` as the identity.
+        functional: take the inner gradients with :func:`torch.func.grad`, which composes
+            with :func:`torch.func.vmap` over tasks (set it when vmapping this function).
 
-    The inner gradients come from :func:`torch.func.grad`, which outer autograd differentiates
-    through, so the meta-gradient is exact (second order) unless ``first_order``; the function
-    also runs under :func:`torch.func.vmap` over tasks.
+    Otherwise the inner gradients come from ``torch.autograd.grad(create_graph=True)``, which
+    threads may call at once (functorch's transform levels are global: two threads in
+    ``torch.func.grad`` at once trip an internal assert). Either way outer autograd
+    differentiates through them, so the meta-gradient is exact (second order) unless
+    ``first_order``.
     """
     names = [k for k in params if adapted(k)]
     state = rule.init({k: params[k] for k in names})
@@ -92,9 +97,15 @@ def inner_loop(
     def support_loss(fast: Params, fixed: Params) -> torch.Tensor:
         return task_loss(functional_call(model, {**fixed, **fast}, (support_x,)), support_y)
 
+    def support_grads(fast: Params, fixed: Params) -> Params:
+        if functional:
+            return torch.func.grad(support_loss)(fast, fixed)
+        loss = support_loss(fast, fixed)
+        return dict(zip(fast, torch.autograd.grad(loss, list(fast.values()), create_graph=not first_order)))
+
     for _ in range(steps):
         fast = {k: params[k] for k in names}
-        grads = torch.func.grad(support_loss)(fast, {k: v for k, v in params.items() if k not in fast})
+        grads = support_grads(fast, {k: v for k, v in params.items() if k not in fast})
         if first_order:
             grads = {k: g.detach() for k, g in grads.items()}
         updates, state = rule.update(grads, state, fast)

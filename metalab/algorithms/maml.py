@@ -15,10 +15,14 @@ relatives in this package (first-order MAML, ANIL, Meta-SGD, Reptile, TAML) subc
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+
 import torch
+from torch import nn
 
 from metalab.algorithms._inner import AdaptedModel, Params, UpdateRule, inner_loop, sgd, task_loss
+from metalab.algorithms._parallel import default_workers, parallel_mean_loss
 from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.errors import ConfigError
 from metalab.models.backbones import MLP, ConvClassifier
@@ -48,6 +52,10 @@ class MAMLConfig:
         vmap: compute a meta-batch's tasks together with :func:`torch.func.vmap` (same
             result; 13x faster for the sinusoid MLP, 1.7x slower for Conv-4 on the CPU, see
             ``results/maml_speed.md``).
+        workers: threads that share a meta-batch's tasks, each running one PyTorch thread
+            (:mod:`metalab.algorithms._parallel`); 0 = as many as PyTorch's CPU threads, 1 on a
+            GPU. Used by MAML, first-order MAML, ANIL and Meta-SGD without ``vmap``; Reptile and
+            TAML compute the whole meta-batch in one graph.
     """
 
     backbone: str = "conv4"
@@ -60,6 +68,7 @@ class MAMLConfig:
     eval_inner_steps: int | None = 10
     first_order: bool = False
     vmap: bool = False
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -70,6 +79,8 @@ class MAMLConfig:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
         if self.eval_inner_steps is not None and (not isinstance(self.eval_inner_steps, int) or self.eval_inner_steps < 1):
             raise ConfigError(f"eval_inner_steps must be an integer >= 1 or None, got {self.eval_inner_steps!r}")
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise ConfigError(f"workers must be an integer >= 0 (0: one per CPU thread), got {self.workers!r}")
         if not self.inner_lr > 0:
             raise ConfigError(f"inner_lr must be positive, got {self.inner_lr!r}")
         if self.backbone == "conv4" and self.image_size < 16:
@@ -102,20 +113,42 @@ class MAML(MetaLearner):
         return True
 
     def task_objective(self, batch: Episode) -> MetaLoss:
-        """The meta-loss of a batched episode (Reptile and TAML override this)."""
+        """The meta-loss of a batched episode: the mean query loss (Reptile and TAML override this).
+
+        With several workers and grad enabled, the tasks are shared among threads
+        (:func:`~metalab.algorithms._parallel.parallel_mean_loss`): same value, same gradient.
+        """
+        workers = min(self.config.workers or default_workers(batch.query_x.device), batch.tasks)
+        if workers > 1 and not self.config.vmap and torch.is_grad_enabled():
+            params = [p for p in self.parameters() if p.requires_grad]
+            tasks = (batch.support_x, batch.support_y, batch.query_x, batch.query_y)
+
+            def make_task_fn():  # each thread evaluates its own replica (functional_call swaps parameters in place)
+                replica = copy.deepcopy(self.model)
+                return lambda t: self._adapted_loss(*(part[t] for part in tasks), model=replica)
+
+            loss, outputs = parallel_mean_loss(make_task_fn, batch.tasks, params, workers)
+            return MetaLoss(loss=loss, metrics=query_metrics(outputs, batch.query_y))
         losses, _, metrics = self.query_losses(batch)
         return MetaLoss(loss=losses.mean(), metrics=metrics)
 
     # The shared machinery ----------------------------------------------------------------
-    def fast_weights(self, support_x: torch.Tensor, support_y: torch.Tensor, *, steps: int, outer: bool) -> Params:
-        """theta' for one task. ``outer``: keep the graph to theta for the meta-gradient."""
+    def fast_weights(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, *, steps: int, outer: bool, model: nn.Module | None = None
+    ) -> Params:
+        """theta' for one task. ``outer``: keep the graph to theta for the meta-gradient.
+
+        ``model``: the module to evaluate on the parameters, if not ``self.model`` (a replica
+        of it for a worker thread; its own parameters are never read).
+        """
         theta = dict(self.model.named_parameters())
         if not outer:  # evaluation: nothing flows back to theta
             theta = {k: v.detach().requires_grad_() for k, v in theta.items()}
         with torch.enable_grad():
             fast = inner_loop(
-                self.model, theta, support_x, support_y, steps=steps, rule=self.inner_rule(outer),
+                model or self.model, theta, support_x, support_y, steps=steps, rule=self.inner_rule(outer),
                 adapted=self.is_adapted, first_order=self.config.first_order or not outer,
+                functional=self.config.vmap and outer,
             )
         return fast if outer else {k: v.detach() for k, v in fast.items()}
 
@@ -135,20 +168,23 @@ class MAML(MetaLearner):
             self._check_ways(batch.support_y[t], batch.ways)
         return self.task_objective(batch)
 
+    def _adapted_loss(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor, query_y: torch.Tensor,
+        model: nn.Module | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One task's query loss and outputs after the inner loop (in the meta-gradient's graph)."""
+        fast = self.fast_weights(support_x, support_y, steps=self.config.inner_steps, outer=True, model=model)
+        outputs = AdaptedModel(model or self.model, fast)(query_x)
+        return task_loss(outputs, query_y), outputs
+
     def query_losses(self, batch: Episode) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
         """Per-task query losses ``[T]`` and outputs ``[T, Q, ...]`` of the adapted models
         (both in the meta-gradient's graph), and the mean accuracy or MSE."""
-
-        def one_task(support_x, support_y, query_x, query_y):
-            fast = self.fast_weights(support_x, support_y, steps=self.config.inner_steps, outer=True)
-            outputs = AdaptedModel(self.model, fast)(query_x)
-            return task_loss(outputs, query_y), outputs
-
         tasks = (batch.support_x, batch.support_y, batch.query_x, batch.query_y)
         if self.config.vmap:
-            losses, outputs = torch.func.vmap(one_task)(*tasks)
+            losses, outputs = torch.func.vmap(self._adapted_loss)(*tasks)
         else:
-            losses, outputs = (torch.stack(v) for v in zip(*(one_task(*task) for task in zip(*tasks))))
+            losses, outputs = (torch.stack(v) for v in zip(*(self._adapted_loss(*task) for task in zip(*tasks))))
         return losses, outputs, query_metrics(outputs.detach(), batch.query_y)
 
     def _check_ways(self, support_y: torch.Tensor, ways: int) -> None:

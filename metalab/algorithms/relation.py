@@ -60,7 +60,7 @@ class RelationConfig:
 def embedding_module(in_channels: int, hidden: int) -> nn.Sequential:
     """f: ``[B, C, H, W] -> [B, hidden, H // 4, W // 4]``, four conv blocks, the last two without pooling."""
     blocks = [conv_block(in_channels, hidden), conv_block(hidden, hidden)]
-    blocks += [nn.Sequential(*conv_block(hidden, hidden)[:-1]) for _ in range(2)]  # no max-pool
+    blocks += [conv_block(hidden, hidden, pool=False) for _ in range(2)]
     return nn.Sequential(*blocks).to(memory_format=torch.channels_last)
 
 

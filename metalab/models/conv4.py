@@ -5,15 +5,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from metalab.models.pooling import MaxPool2
 
-def conv_block(in_channels: int, out_channels: int, running_stats: bool = True) -> nn.Sequential:
-    """conv 3x3 (padding 1) -> batch norm -> ReLU -> max-pool 2."""
-    return nn.Sequential(
+
+def conv_block(in_channels: int, out_channels: int, running_stats: bool = True, pool: bool = True) -> nn.Sequential:
+    """conv 3x3 (padding 1) -> batch norm -> ReLU -> max-pool 2 (``pool=False``: no pooling).
+
+    The max-pool runs before the ReLU: ReLU is monotone, so ``relu(maxpool(x)) ==
+    maxpool(relu(x))`` with the same gradients, and the ReLU and its backward then touch a
+    quarter of the values. The pool is :class:`~metalab.models.pooling.MaxPool2` (fast on
+    the CPU in both directions).
+    """
+    layers: list[nn.Module] = [
         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
         nn.BatchNorm2d(out_channels, track_running_stats=running_stats),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-    )
+    ]
+    return nn.Sequential(*layers, *([MaxPool2()] if pool else []), nn.ReLU())
 
 
 class Conv4(nn.Module):
@@ -24,7 +31,7 @@ class Conv4(nn.Module):
     the current batch's statistics and has no buffers, as MAML's inner loop needs (see
     :mod:`metalab.models.backbones`). Inputs run in channels-last memory format, which is
     faster on the CPU for these small convolutions (``channels_last=False``: the default
-    format, faster for MAML's double backward, see ``results/maml_speed.md``).
+    format).
     """
 
     def __init__(

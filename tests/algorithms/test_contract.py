@@ -60,7 +60,9 @@ def test_batched_meta_loss_equals_the_per_task_definition(name, batch):
     # comes with the adapted models' query loss in metrics["query_loss"]; that is compared.
     fast = torch.as_tensor(result.metrics.get("query_loss", result.loss))
     reference = MetaLearner.meta_loss(learner, batch).loss
-    assert torch.allclose(fast, reference, atol=1e-5)
+    # MAML's relatives share the tasks among threads of one PyTorch thread each, whose float
+    # sums differ from a two-thread reference's by about 2e-5 relative (equal with one thread).
+    assert torch.allclose(fast, reference, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -175,3 +175,24 @@ def test_bad_hyperparameters_and_task_shapes_are_clear_errors():
     batch = tiny_batch()
     with pytest.raises(ConfigError, match="head of 3 outputs but the task is 5-way"):
         learner.adapt(batch.support_x[0], batch.support_y[0], 5)
+
+
+@pytest.mark.parametrize("name", ["maml", "anil", "metasgd"])
+def test_task_workers_give_the_single_thread_loss_and_gradient(name):
+    batch = tiny_batch(tasks=5)
+    one, two = tiny(name, workers=1), tiny(name, workers=2)
+    assert one.meta_loss(batch).loss.item() == pytest.approx(two.meta_loss(batch).loss.item(), rel=1e-12)
+    expected, got = meta_gradient(one, batch), meta_gradient(two, batch)
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=1e-10, atol=1e-12)
+
+
+def test_task_workers_leave_the_callers_thread_count_alone():
+    threads = torch.get_num_threads()
+    tiny("maml", workers=2).meta_loss(tiny_batch()).loss.backward()
+    assert torch.get_num_threads() == threads
+
+
+def test_workers_must_be_a_non_negative_integer():
+    with pytest.raises(ConfigError, match="workers"):
+        tiny("maml", workers=-1)
