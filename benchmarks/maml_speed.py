@@ -11,6 +11,9 @@ inputs (speed only). Timed, each in its own process so that peak memory is its o
 - ``metalab_maml_s``: one ``meta_loss(batch).loss.backward()`` + Adam step of metalab's MAML
   (second order), median over ``--reps`` after a warm-up step;
 - ``metalab_fomaml_s``: the same for first-order MAML;
+- ``metalab_maml_1worker_s``: MAML with one worker (``workers=1``): the tasks one after
+  another, each operation on all ``--threads`` threads (the default, ``workers=0``, shares
+  the tasks among ``--threads`` workers of one thread each);
 - ``metalab_maml_vmap_s``: MAML with the tasks vmapped (``vmap=True``);
 - ``baseline_s``: the learn2learn harness's baseline, verbatim: per task, its support and
   query images through one forward and backward of an ``nn.Sequential`` Conv-4 (NCHW);
@@ -36,7 +39,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-VARIANTS = ("metalab_maml", "metalab_fomaml", "metalab_maml_vmap", "baseline", "baseline_channels_last")
+VARIANTS = ("metalab_maml", "metalab_fomaml", "metalab_maml_1worker", "metalab_maml_vmap", "baseline",
+            "baseline_channels_last")
 
 
 def conv4(ways: int) -> nn.Module:
@@ -90,7 +94,8 @@ def make_step(variant: str, a: argparse.Namespace):
         return step
     name = "fomaml" if variant == "metalab_fomaml" else "maml"
     learner = build_learner(name, {"outputs": N, "inner_lr": a.inner_lr, "inner_steps": a.steps,
-                                   "vmap": variant == "metalab_maml_vmap"})
+                                   "vmap": variant == "metalab_maml_vmap",
+                                   "workers": 1 if variant == "metalab_maml_1worker" else 0})
     batch = Episode(xs, ys.contiguous(), xq, yq.contiguous(), torch.arange(N).expand(T, -1))
     opt = torch.optim.Adam(learner.parameters(), 1e-3)
 

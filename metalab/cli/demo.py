@@ -24,8 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def write_unseen_characters(folder: Path, data_dir: str | None, ways: int = 5, seed: int = 0) -> dict[str, str]:
-    """Write PNGs of ``ways`` test characters: one support drawing each, and one query drawing each.
+def write_unseen_characters(folder: Path, data_dir: str | None, ways: int = 5, seed: int = 0,
+                            queries: int = 1) -> dict[str, str]:
+    """Write PNGs of ``ways`` test characters: one support drawing each, and ``queries`` query drawings each.
 
     Returns ``{query file name: true character}``.
     """
@@ -43,14 +44,15 @@ def write_unseen_characters(folder: Path, data_dir: str | None, ways: int = 5, s
     for i, row in enumerate(chosen):
         set_name, local = (SETS[0], row) if row < first_eval else (SETS[1], row - first_eval)
         drawings = load_set(set_name, data_dir)[local]
-        support_drawer, query_drawer = rng.choice(20, size=2, replace=False)
+        support_drawer, *query_drawers = rng.choice(20, size=1 + queries, replace=False)
         label = names[row].replace("/", "_")
         (folder / "support" / label).mkdir(parents=True, exist_ok=True)
         (folder / "query").mkdir(parents=True, exist_ok=True)
         Image.fromarray(drawings[support_drawer]).save(folder / "support" / label / f"{support_drawer + 1:02d}.png")
-        query = f"query_{i + 1}.png"
-        Image.fromarray(drawings[query_drawer]).save(folder / "query" / query)
-        truth[query] = label
+        for j, query_drawer in enumerate(query_drawers):
+            query = f"query_{i + 1}.png" if queries == 1 else f"query_{i + 1}_{j + 1}.png"
+            Image.fromarray(drawings[query_drawer]).save(folder / "query" / query)
+            truth[query] = label
     return truth
 
 

@@ -43,7 +43,7 @@ def test_eval_is_reproducible(trained_run, data_dir, capsys):
 
 
 def test_predict_names_support_folders_for_unseen_official_pngs(trained_run, data_dir, tmp_path, capsys):
-    truth = write_unseen_characters(tmp_path, str(data_dir), ways=5, seed=1)
+    truth = write_unseen_characters(tmp_path, str(data_dir), ways=5, seed=1, queries=4)
     capsys.readouterr()
     assert main(["predict", "--checkpoint", str(trained_run / "best.pt"), "--support", str(tmp_path / "support"),
                  "--query", str(tmp_path / "query"), "--json"]) == 0
@@ -51,7 +51,8 @@ def test_predict_names_support_folders_for_unseen_official_pngs(trained_run, dat
     assert sorted(p["query"] for p in predictions) == sorted(truth)
     classes = {p.name for p in (tmp_path / "support").iterdir()}
     assert all(p["predicted"] in classes and 0 < p["probability"] <= 1 for p in predictions)
-    assert sum(p["predicted"] == truth[p["query"]] for p in predictions) >= 3  # chance: 1 of 5
+    # 20 queries: chance gets 4 right; a model that beats 50% in eval misses 10 with probability < 2%
+    assert sum(p["predicted"] == truth[p["query"]] for p in predictions) >= 10
 
 
 def test_predict_input_matches_training_input(data_dir, tmp_path):
