@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from metalab.algorithms.relation import RelationNet, class_maps
+from metalab.algorithms.relation import RelationConfig, RelationNet, class_maps
 from metalab.tasks.sampling import EpisodeStream
 
 
@@ -28,6 +28,27 @@ def test_class_feature_maps_are_summed_over_shots():
     maps = torch.randn(1, 6, 3, 2, 2)
     labels = torch.tensor([[0, 0, 1, 1, 2, 2]])
     assert torch.allclose(class_maps(maps, labels, 3)[0], maps[0].view(3, 2, 3, 2, 2).sum(1))
+
+
+def test_class_feature_maps_average_over_uneven_shots():
+    maps = torch.randn(1, 4, 3, 2, 2)
+    labels = torch.tensor([[1, 0, 1, 1]])
+    means = class_maps(maps, labels, 2, "mean")[0]
+    assert torch.allclose(means[0], maps[0, 1]) and torch.allclose(means[1], maps[0, [0, 2, 3]].mean(0))
+
+
+def test_shot_pool_decides_the_task_model_and_a_typo_is_an_error(task):
+    from metalab.errors import ConfigError
+
+    mean, summed = RelationNet().eval(), RelationNet(RelationConfig(shot_pool="sum")).eval()
+    summed.load_state_dict(mean.state_dict())
+    with torch.no_grad():
+        two_shot = torch.tensor([0, 0, 1, 1])
+        a = mean.adapt(task.support_x[:4], two_shot, 2).classes
+        b = summed.adapt(task.support_x[:4], two_shot, 2).classes
+    assert torch.allclose(2 * a, b)
+    with pytest.raises(ConfigError, match="shot_pool"):
+        RelationConfig(shot_pool="max")
 
 
 def test_split_first_convolution_equals_the_module_on_concatenated_maps(task):
