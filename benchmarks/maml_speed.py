@@ -20,7 +20,7 @@ inputs (speed only). Timed, each in its own process so that peak memory is its o
 - ``baseline_channels_last_s``: that baseline in the channels-last memory format.
 
 With ``--json`` it prints one JSON object (seconds, ratios, peak resident memory per variant
-in MB, configuration, machine). ``--profile`` prints where a MAML meta-step spends its time.
+in MB, configuration, machine). ``--profile`` prints where a MAML meta-step (one worker) spends its time.
 """
 
 from __future__ import annotations
@@ -115,8 +115,11 @@ def run_variant(variant: str, a: argparse.Namespace) -> dict:
 
 
 def profile(a: argparse.Namespace) -> None:
+    """Op self-times of one MAML meta-step with one worker: the profiler records only the
+    calling thread, so the default (tasks shared among worker threads) would show nothing but
+    the surrogate's sum and Adam."""
     torch.set_num_threads(a.threads)
-    step = make_step("metalab_maml", a)
+    step = make_step("metalab_maml_1worker", a)
     step()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         step()

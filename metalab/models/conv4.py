@@ -23,6 +23,20 @@ def conv_block(in_channels: int, out_channels: int, running_stats: bool = True, 
     return nn.Sequential(*layers, *([MaxPool2()] if pool else []), nn.ReLU())
 
 
+def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``x [N, C, H, W]`` in channels-last memory format, also when ``C == 1``.
+
+    A one-channel tensor is contiguous in both formats, so ``contiguous(channels_last)`` keeps
+    its NCHW strides, and the convolution picks its output format from the strides of input
+    and weight. MAML's adapted weights are computed tensors with NCHW strides, so the first
+    block of every query pass ran NCHW (slower batch norm and pooling, then a copy). Fresh
+    channels-last strides (a copy of the small input) settle it.
+    """
+    if x.dim() == 4 and x.shape[1] == 1:
+        return x.permute(0, 2, 3, 1).clone(memory_format=torch.contiguous_format).permute(0, 3, 1, 2)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
 class Conv4(nn.Module):
     """Four conv blocks, flattened: ``[B, C, 28, 28] -> [B, 64]`` (``[B, 1600]`` for 84x84).
 
@@ -45,4 +59,5 @@ class Conv4(nn.Module):
         self.to(memory_format=self.memory_format)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x.contiguous(memory_format=self.memory_format)).flatten(1)
+        x = to_channels_last(x) if self.memory_format is torch.channels_last else x.contiguous()
+        return self.features(x).flatten(1)
