@@ -196,3 +196,16 @@ def test_task_workers_leave_the_callers_thread_count_alone():
 def test_workers_must_be_a_non_negative_integer():
     with pytest.raises(ConfigError, match="workers"):
         tiny("maml", workers=-1)
+
+
+@pytest.mark.parametrize("name", ["maml", "fomaml", "metasgd", "anil"])
+def test_omniglot_configs_build_their_learner_with_a_30_minute_budget(name):
+    from pathlib import Path
+
+    from metalab.algorithms import build_learner
+    from metalab.training.config import TrainConfig, load_yaml
+
+    file = Path(__file__).resolve().parents[2] / "configs" / f"{name}_omniglot_5w1s.yaml"
+    config = TrainConfig.from_dict(load_yaml(file))
+    assert config.algorithm == name and config.budget == 1800 and config.val_ways == config.ways == 5
+    assert build_learner(name, {**config.learner, "outputs": config.ways}).name == name
