@@ -3,8 +3,9 @@
 An embedding module f turns images into feature maps; a learned relation module g scores
 each (class, query) pair from their concatenated maps, ``r_ij = g(C(f(x_i), f(x_j)))``
 (Eq. 1), a sigmoid score in [0, 1]. With K shots, a class's feature map is the element-wise
-sum of its shots' maps (Sec. 3.2; ``shot_pool="sum"``) or, by default here, their mean. Training minimises the squared error against the one-hot
-match, ``sum_ij (r_ij - 1(y_i == y_j))^2`` (Eq. 2; here its mean).
+sum of its shots' maps (Sec. 3.2; ``shot_pool="sum"``) or, by default here, their mean.
+Training minimises the squared error against the one-hot match,
+``sum_ij (r_ij - 1(y_i == y_j))^2`` (Eq. 2; here its mean).
 
 Architecture for Omniglot (Sec. 3.4, Fig. 2): f is Conv-4 whose last two blocks do not pool
 (28x28 -> 64x7x7 here, padding 1 throughout); g is two conv blocks (3x3 conv, batch norm,
@@ -119,7 +120,7 @@ class RelationClassifier:
     def __call__(self, query_x: torch.Tensor) -> torch.Tensor:
         """``[Q, C, H, W]`` -> ``[Q, N]`` log r."""
         check_image_size(query_x, self.learner.config.image_size, "relation")
-        queries = self.learner.encoder(query_x.contiguous(memory_format=torch.channels_last)).unsqueeze(0)
+        queries = self.learner._encode(query_x).unsqueeze(0)
         return F.logsigmoid(self.learner.relation(self.classes, queries))[0]
 
 
@@ -137,7 +138,7 @@ class RelationNet(BatchedMetaLearner):
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> RelationClassifier:
         check_image_size(support_x, self.config.image_size, "relation")
-        maps = self.encoder(support_x.contiguous(memory_format=torch.channels_last))
+        maps = self._encode(support_x)
         return RelationClassifier(self, class_maps(maps.unsqueeze(0), support_y.unsqueeze(0), ways, self.config.shot_pool))
 
     def query_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

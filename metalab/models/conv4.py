@@ -9,7 +9,7 @@ from metalab.models.pooling import MaxPool2
 
 
 def conv_block(in_channels: int, out_channels: int, running_stats: bool = True, pool: bool = True) -> nn.Sequential:
-    """conv 3x3 (padding 1) -> batch norm -> ReLU -> max-pool 2 (``pool=False``: no pooling).
+    """conv 3x3 (padding 1) -> batch norm -> max-pool 2 -> ReLU (``pool=False``: no pooling).
 
     The max-pool runs before the ReLU: ReLU is monotone, so ``relu(maxpool(x)) ==
     maxpool(relu(x))`` with the same gradients, and the ReLU and its backward then touch a
