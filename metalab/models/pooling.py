@@ -4,7 +4,8 @@ PyTorch's CPU max-pool forward is slow in the default (NCHW) format (torch 2.13,
 ``[75, 64, 28, 28]``, ``benchmarks/pool_speed.py``: 23 ms, against 1.4 ms channels-last).
 :func:`max_pool2` takes the channels-last forward (keeping the argmax indices) and computes
 the backward as a scatter-add of the output gradient onto the argmax positions, in the input's
-own memory format. That backward is made of differentiable operations (its derivative with
+own memory format (in place on fresh zeros, which saves the out-of-place scatter's copy of them:
+1.08x per MAML step, ``benchmarks/maml_pool_ab.py``; out of place under vmap). That backward is made of differentiable operations (its derivative with
 respect to the output gradient is a gather), so MAML's second-order meta-gradient flows
 through it, and ``generate_vmap_rule`` lets it run under :func:`torch.func.grad` and
 :func:`torch.func.vmap`. Values and gradients equal ``F.max_pool2d(x, 2)``'s. Alone its
@@ -54,12 +55,25 @@ def unpool(grad_y: torch.Tensor, indices: torch.Tensor, shape: torch.Size) -> to
     each ``H x W`` plane) of zeros of ``shape [N, C, H, W]``, in the indices' memory format."""
     n, c, h, w = shape
     if indices.is_contiguous():
-        planes = grad_y.new_zeros(n, c, h * w).scatter_add(2, indices.flatten(2), grad_y.contiguous().flatten(2))
+        planes = _scatter_add_into_zeros(grad_y, (n, c, h * w), 2, indices.flatten(2), grad_y.contiguous().flatten(2))
         return planes.view(n, c, h, w)
-    pixels = grad_y.new_zeros(n, h * w, c).scatter_add(  # channels-last: scatter along the pixels of [N, HW, C]
-        1, indices.permute(0, 2, 3, 1).flatten(1, 2), grad_y.permute(0, 2, 3, 1).reshape(n, -1, c)
+    pixels = _scatter_add_into_zeros(  # channels-last: scatter along the pixels of [N, HW, C]
+        grad_y, (n, h * w, c), 1, indices.permute(0, 2, 3, 1).flatten(1, 2), grad_y.permute(0, 2, 3, 1).reshape(n, -1, c)
     )
     return pixels.unflatten(1, (h, w)).permute(0, 3, 1, 2)
+
+
+def _scatter_add_into_zeros(
+    like: torch.Tensor, shape: tuple[int, ...], dim: int, index: torch.Tensor, src: torch.Tensor
+) -> torch.Tensor:
+    """``zeros(shape).scatter_add(dim, index, src)``, in place on the fresh zeros where allowed
+    (saves the out-of-place op's copy of the zeros); under vmap, where a batched ``src`` cannot
+    be written into unbatched zeros, out of place."""
+    zeros = like.new_zeros(shape)
+    try:
+        return zeros.scatter_add_(dim, index, src)
+    except RuntimeError:  # vmap: in-place write of a batched tensor into an unbatched one
+        return zeros.scatter_add(dim, index, src)
 
 
 def max_pool2(x: torch.Tensor) -> torch.Tensor:

@@ -198,7 +198,7 @@ def test_workers_must_be_a_non_negative_integer():
         tiny("maml", workers=-1)
 
 
-@pytest.mark.parametrize("name", ["maml", "fomaml", "metasgd", "anil"])
+@pytest.mark.parametrize("name", ["maml", "fomaml", "metasgd", "anil", "reptile", "taml"])
 def test_omniglot_configs_build_their_learner_with_a_30_minute_budget(name):
     from pathlib import Path
 
