@@ -194,6 +194,9 @@ def command_run(args: argparse.Namespace) -> int:
     if args.shuffle is not None:  # so that a run cut short is an unbiased sample of the corpus
         order = np.random.default_rng(args.shuffle).permutation(len(entries))
         entries = [entries[i] for i in order]
+    if args.shard:
+        k, n = (int(part) for part in args.shard.split("/"))
+        entries = entries[k::n]
     out = Path(args.out)
     done = set()
     if out.is_file():
@@ -261,7 +264,7 @@ def ranks(rows: pd.DataFrame) -> pd.DataFrame:
 def command_report(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import keel_manifest
 
-    rows = pd.DataFrame([json.loads(line) for line in Path(args.runs).read_text().splitlines()])
+    rows = pd.DataFrame([json.loads(line) for path in args.runs for line in Path(path).read_text().splitlines()])
     rows["budget"] = pd.to_numeric(rows["budget"], errors="coerce")
     # A method that produced no model (an AutoClassifier before the majority-class fallback)
     # scores what that fallback scores: balanced accuracy 1 / n_classes.
@@ -344,11 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--one-per-group", action="store_true", help="first dataset of each group only")
     run.add_argument("--max-rows", type=int, help="skip datasets with more rows")
     run.add_argument("--shuffle", type=int, metavar="SEED", help="visit datasets in a seeded random order")
+    run.add_argument("--shard", metavar="K/N", help="only every N-th dataset from the K-th (0-based), "
+                     "after --shuffle: N processes on N cores, each with its own --out")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", required=True, help="JSON-lines file to append to")
     run.set_defaults(func=command_run)
     report = sub.add_parser("report", help="mean ranks and scores from a runs file")
-    report.add_argument("runs")
+    report.add_argument("runs", nargs="+", help="JSON-lines files (e.g. one per shard)")
     report.add_argument("--keel-root", help="KEEL folder (default: $METALAB_KEEL)")
     report.add_argument("--md", help="write the tables here")
     report.add_argument("--plot", help="write the mean-rank-over-budget plot here (PNG)")

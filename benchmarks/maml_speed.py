@@ -1,7 +1,8 @@
 """Seconds per MAML meta-step in metalab, beside a plain forward+backward over the same work.
 
 Usage: python benchmarks/maml_speed.py [--ways 5] [--shots 1] [--queries 15] [--meta-batch 32]
-           [--steps 1] [--inner-lr 0.4] [--reps 5] [--threads 2] [--json] [--profile]
+           [--steps 1] [--inner-lr 0.4] [--reps 5] [--threads 2] [--allocator tuned|default]
+           [--json] [--profile]
 
 The configuration is that of ``../shared/bench/learn2learn/maml_speed.py`` (issue 4): Conv-4
 for 28x28 with batch norm on the current batch's statistics and a linear head, meta-batch 32
@@ -18,6 +19,12 @@ inputs (speed only). Timed, each in its own process so that peak memory is its o
 - ``baseline_s``: the learn2learn harness's baseline, verbatim: per task, its support and
   query images through one forward and backward of an ``nn.Sequential`` Conv-4 (NCHW);
 - ``baseline_channels_last_s``: that baseline in the channels-last memory format.
+
+``--allocator tuned`` (the default) times every variant with glibc malloc tuned as the
+``metalab`` command tunes it (:func:`metalab.tune_allocator`); ``default`` leaves malloc as it
+starts. For a like-for-like comparison run the learn2learn harness with the same settings as
+environment variables: ``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TOP_PAD_=67108864
+MALLOC_TRIM_THRESHOLD_=1073741824``.
 
 With ``--json`` it prints one JSON object (seconds, ratios, peak resident memory per variant
 in MB, configuration, machine). ``--profile`` prints where a MAML meta-step (one worker) spends its time.
@@ -107,9 +114,17 @@ def make_step(variant: str, a: argparse.Namespace):
     return step
 
 
+def setup(a: argparse.Namespace) -> None:
+    from metalab import tune_allocator
+
+    torch.set_num_threads(a.threads)
+    if a.allocator == "tuned" and not tune_allocator():
+        raise SystemExit("--allocator tuned needs glibc; use --allocator default")
+
+
 def run_variant(variant: str, a: argparse.Namespace) -> dict:
     """Time one variant in this process; its peak resident memory is this process's."""
-    torch.set_num_threads(a.threads)
+    setup(a)
     seconds = median_seconds(make_step(variant, a), a.reps)
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -118,7 +133,7 @@ def profile(a: argparse.Namespace) -> None:
     """Op self-times of one MAML meta-step with one worker: the profiler records only the
     calling thread, so the default (tasks shared among worker threads) would show nothing but
     the surrogate's sum and Adam."""
-    torch.set_num_threads(a.threads)
+    setup(a)
     step = make_step("metalab_maml_1worker", a)
     step()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
@@ -136,6 +151,7 @@ def main() -> None:
     p.add_argument("--inner-lr", type=float, default=0.4)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--allocator", choices=("tuned", "default"), default="tuned", help="glibc malloc settings")
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset to time")
     p.add_argument("--json", action="store_true")
     p.add_argument("--profile", action="store_true")

@@ -19,6 +19,7 @@ from metalab.evaluation.evaluate import EvalResult, evaluate
 from metalab.models.conv4 import Conv4
 from metalab.tasks.episode import Episode
 from metalab.tasks.sampling import EpisodeStream, fixed_episode, fixed_episodes, sample_episode
+from metalab.training.allocator import tune_allocator
 from metalab.training.checkpoint import load_checkpoint, load_learner
 from metalab.training.config import TrainConfig
 from metalab.training.loop import TrainResult, train
@@ -59,4 +60,5 @@ __all__ = [
     "omniglot",
     "sample_episode",
     "train",
+    "tune_allocator",
 ]

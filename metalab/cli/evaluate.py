@@ -33,8 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from metalab.data.load import load_dataset
     from metalab.evaluation.evaluate import RegressionResult, evaluate
     from metalab.evaluation.paper import paper_figure
+    from metalab.training.allocator import tune_allocator
     from metalab.training.checkpoint import load_learner
     from metalab.training.loop import resolve_device
+
+    tune_allocator()
 
     if args.threads:
         torch.set_num_threads(args.threads)
