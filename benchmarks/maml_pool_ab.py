@@ -19,8 +19,6 @@ import time
 import torch
 
 import metalab.models.pooling as pooling
-from metalab.algorithms import build_learner
-from metalab.tasks.episode import Episode
 
 
 def out_of_place(like, shape, dim, index, src):
@@ -28,20 +26,11 @@ def out_of_place(like, shape, dim, index, src):
 
 
 def make_step(tasks: int):
-    torch.manual_seed(0)
-    n, k, q = 5, 1, 15
-    labels = lambda m: torch.arange(n).repeat_interleave(m).expand(tasks, -1).contiguous()  # noqa: E731
-    batch = Episode(torch.randn(tasks, n * k, 1, 28, 28), labels(k), torch.randn(tasks, n * q, 1, 28, 28), labels(q),
-                    torch.arange(n).expand(tasks, -1))
-    learner = build_learner("maml", {"outputs": n, "inner_lr": 0.4, "inner_steps": 1})
-    opt = torch.optim.Adam(learner.parameters(), 1e-3)
+    """maml_speed.py's MAML step (benchmarks/ is on the path when this runs as a script)."""
+    from maml_speed import make_step as maml_speed_step
 
-    def step():
-        opt.zero_grad()
-        learner.meta_loss(batch).loss.backward()
-        opt.step()
-
-    return step
+    shape = argparse.Namespace(meta_batch=tasks, ways=5, shots=1, queries=15, inner_lr=0.4, steps=1)
+    return maml_speed_step("metalab_maml", shape)
 
 
 def main() -> None:

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
 
+from maml_speed import make_step, median_seconds  # benchmarks/ is on the path when run as a script
+
 from metalab import tune_allocator
-from metalab.algorithms import build_learner
-from metalab.tasks.episode import Episode
 
 
 def main() -> None:
@@ -33,22 +31,9 @@ def main() -> None:
     torch.set_num_threads(a.workers)
     if a.allocator == "tuned":
         tune_allocator()
-    torch.manual_seed(0)
-    n, k, q, t = 5, 1, 15, a.tasks
-    labels = lambda m: torch.arange(n).repeat_interleave(m).expand(t, -1).contiguous()  # noqa: E731
-    batch = Episode(torch.randn(t, n * k, 1, 28, 28), labels(k), torch.randn(t, n * q, 1, 28, 28), labels(q),
-                    torch.arange(n).expand(t, -1))
-    learner = build_learner("maml", {"outputs": n, "inner_lr": 0.4, "inner_steps": 1, "workers": a.workers})
-    opt = torch.optim.Adam(learner.parameters(), 1e-3)
-    times = []
-    for r in range(a.reps + 1):  # the first step warms up
-        start = time.perf_counter()
-        opt.zero_grad()
-        learner.meta_loss(batch).loss.backward()
-        opt.step()
-        if r:
-            times.append(time.perf_counter() - start)
-    print(json.dumps({"tasks": t, "workers": a.workers, "allocator": a.allocator, "median_s": round(statistics.median(times), 4)}))
+    shape = argparse.Namespace(meta_batch=a.tasks, ways=5, shots=1, queries=15, inner_lr=0.4, steps=1)
+    seconds = median_seconds(make_step("metalab_maml", shape), a.reps)  # workers: one per thread
+    print(json.dumps({"tasks": a.tasks, "workers": a.workers, "allocator": a.allocator, "median_s": round(seconds, 4)}))
 
 
 if __name__ == "__main__":
