@@ -89,6 +89,9 @@ def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: t
         "cv_ensemble": model.ensemble_score_,
         "cv_best_single": model.best_score_,
         "warmstart_datasets": model.warmstart_datasets_,
+        # the anytime curve: (seconds since the search started, CV balanced accuracy or None
+        # for a failed trial) per finished trial
+        "history": [[round(t, 3), score if status == "ok" else None] for t, _, status, score in model.history_],
     }
 
 
@@ -261,6 +264,33 @@ def ranks(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.DataFrame:
+    """Mean rank over time of the searches' best CV score so far, as auto-sklearn's paper
+    draws its figures: per dataset run by every searching method at ``budget`` with its
+    anytime curve recorded, the methods are ranked at each time (a method with no finished
+    trial yet ranks last; ties averaged), then ranks are averaged over datasets. Columns:
+    one per method; index: seconds since the search started."""
+    runs = rows[(rows["budget"] == budget) & ~rows["method"].isin(BUDGET_FREE)]
+    if "history" not in runs:
+        return pd.DataFrame()
+    runs = runs[runs["history"].apply(lambda h: isinstance(h, list))]
+    methods = sorted(runs["method"].unique(), key=METHODS.index)
+    complete = runs.groupby("dataset")["method"].nunique() == len(methods)
+    times = np.geomspace(budget / 100, budget, points)
+    ranks_sum = np.zeros((points, len(methods)))
+    datasets = complete[complete].index
+    for dataset in datasets:
+        best = np.full((points, len(methods)), -np.inf)
+        for j, method in enumerate(methods):
+            (history,) = runs[(runs["dataset"] == dataset) & (runs["method"] == method)]["history"]
+            for seconds, score in history:
+                if score is not None:
+                    best[times >= seconds, j] = np.maximum(best[times >= seconds, j], score)
+        ranks_sum += pd.DataFrame(best).rank(axis=1, ascending=False, method="average").to_numpy()
+    return pd.DataFrame(ranks_sum / max(len(datasets), 1), index=times, columns=methods).rename_axis(
+        f"{len(datasets)} datasets")
+
+
 def command_report(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import keel_manifest
 
@@ -332,6 +362,29 @@ def command_report(args: argparse.Namespace) -> int:
         fig.tight_layout()
         fig.savefig(args.plot, dpi=120)
         print(f"wrote {args.plot}")
+    if args.plot_time:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        curves = {b: rank_over_time(rows, b) for b in sorted(rows["budget"].dropna().unique())}
+        curves = {b: c for b, c in curves.items() if not c.empty and not c.index.name.startswith("0 ")}
+        if not curves:
+            raise SystemExit("--plot-time: no run has an anytime curve (rows written before 2026-11-23)")
+        fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
+        search_labels = {"warm": "(a) warm-started TPE", "cold": "(b) cold-started TPE", "random": "(c) random search"}
+        for ax, (budget, curve) in zip(axes[0], curves.items()):
+            for method in curve.columns:
+                ax.plot(curve.index, curve[method], label=search_labels[method])
+            ax.set_xscale("log")
+            ax.set_xlabel("seconds since the search started")
+            ax.set_ylabel("mean rank of the best CV balanced accuracy so far")
+            ax.set_title(f"budget {budget:g} s per dataset, {curve.index.name}", fontsize=9)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(args.plot_time, dpi=120)
+        print(f"wrote {args.plot_time}")
     return 0
 
 
@@ -357,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--keel-root", help="KEEL folder (default: $METALAB_KEEL)")
     report.add_argument("--md", help="write the tables here")
     report.add_argument("--plot", help="write the mean-rank-over-budget plot here (PNG)")
+    report.add_argument("--plot-time", help="write the rank-over-time plot of the searches here (PNG)")
     report.set_defaults(func=command_report)
     args = parser.parse_args(argv)
     return args.func(args)
