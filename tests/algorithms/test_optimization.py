@@ -198,14 +198,18 @@ def test_workers_must_be_a_non_negative_integer():
         tiny("maml", workers=-1)
 
 
-@pytest.mark.parametrize("name", ["maml", "fomaml", "metasgd", "anil", "reptile", "taml"])
-def test_omniglot_configs_build_their_learner_with_a_30_minute_budget(name):
+@pytest.mark.parametrize("name, ways", [(n, 5) for n in ("maml", "fomaml", "metasgd", "anil", "reptile", "taml")]
+                         + [(n, 20) for n in ("maml", "fomaml", "metasgd", "anil", "reptile")])
+def test_omniglot_configs_build_their_learner_with_a_30_minute_budget(name, ways):
     from pathlib import Path
 
     from metalab.algorithms import build_learner
     from metalab.training.config import TrainConfig, load_yaml
 
-    file = Path(__file__).resolve().parents[2] / "configs" / f"{name}_omniglot_5w1s.yaml"
+    file = Path(__file__).resolve().parents[2] / "configs" / f"{name}_omniglot_{ways}w1s.yaml"
     config = TrainConfig.from_dict(load_yaml(file))
-    assert config.algorithm == name and config.budget == 1800 and config.val_ways == config.ways == 5
-    assert build_learner(name, {**config.learner, "outputs": config.ways}).name == name
+    assert config.algorithm == name and config.budget == 1800 and config.val_ways == config.ways == ways
+    learner = build_learner(name, {**config.learner, "outputs": config.ways})
+    assert learner.name == name
+    head = [p for p in learner.parameters() if p.ndim == 2][-1]  # the linear head's weight
+    assert head.shape[0] == ways
