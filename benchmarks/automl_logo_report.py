@@ -1,0 +1,158 @@
+"""The report half of the leave-one-group-out benchmark (``automl_logo.py report``).
+
+Mean ranks and balanced accuracies per budget from the JSON-lines rows that
+``automl_logo.py run`` appends, the rank-over-budget plot and the rank-over-time plot of the
+searches (auto-sklearn's figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl_logo import BUDGET_FREE, LABELS, METHODS
+
+
+def ranks(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, budget, method) with the test score and its rank among methods."""
+    budgets = sorted(b for b in rows["budget"].dropna().unique())
+    free = rows[rows["budget"].isna()]
+    table = []
+    for budget in budgets:
+        at = pd.concat([rows[rows["budget"] == budget], free.assign(budget=budget)])
+        wide = at.pivot_table(index="dataset", columns="method", values="test_balanced_accuracy")
+        wide = wide.dropna()  # only datasets where every method has a score
+        ranked = wide.rank(axis=1, ascending=False, method="average")
+        for dataset in wide.index:
+            for method in wide.columns:
+                table.append({"dataset": dataset, "budget": budget, "method": method,
+                              "score": wide.loc[dataset, method], "rank": ranked.loc[dataset, method]})
+    return pd.DataFrame(table)
+
+
+def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.DataFrame:
+    """Mean rank over time of the searches' best CV score so far, as auto-sklearn's paper
+    draws its figures: per dataset run by every searching method at ``budget`` with its
+    anytime curve recorded, the methods are ranked at each time (a method with no finished
+    trial yet ranks last; ties averaged), then ranks are averaged over datasets. Columns:
+    one per method; index: seconds since the search started."""
+    runs = rows[(rows["budget"] == budget) & ~rows["method"].isin(BUDGET_FREE)]
+    if "history" not in runs:
+        return pd.DataFrame()
+    runs = runs[runs["history"].apply(lambda h: isinstance(h, list))]
+    methods = sorted(runs["method"].unique(), key=METHODS.index)
+    complete = runs.groupby("dataset")["method"].nunique() == len(methods)
+    times = np.geomspace(budget / 100, budget, points)
+    ranks_sum = np.zeros((points, len(methods)))
+    datasets = complete[complete].index
+    for dataset in datasets:
+        best = np.full((points, len(methods)), -np.inf)
+        for j, method in enumerate(methods):
+            (history,) = runs[(runs["dataset"] == dataset) & (runs["method"] == method)]["history"]
+            for seconds, score in history:
+                if score is not None:
+                    best[times >= seconds, j] = np.maximum(best[times >= seconds, j], score)
+        ranks_sum += pd.DataFrame(best).rank(axis=1, ascending=False, method="average").to_numpy()
+    return pd.DataFrame(ranks_sum / max(len(datasets), 1), index=times, columns=methods).rename_axis(
+        f"{len(datasets)} datasets")
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from metalab.automl.datasets import keel_manifest
+
+    rows = pd.DataFrame([json.loads(line) for path in args.runs for line in Path(path).read_text().splitlines()])
+    rows["budget"] = pd.to_numeric(rows["budget"], errors="coerce")
+    # A method that produced no model (an AutoClassifier before the majority-class fallback)
+    # scores what that fallback scores: balanced accuracy 1 / n_classes.
+    classes = {e["name"]: e["classes"] for e in keel_manifest(args.keel_root)}
+    failed = rows["test_balanced_accuracy"].isna()
+    rows.loc[failed, "test_balanced_accuracy"] = [1 / classes[d] for d in rows.loc[failed, "dataset"]]
+    if failed.any():
+        print(f"{int(failed.sum())} run(s) without a model scored at chance level: "
+              + ", ".join(f"{r.dataset}/{r.method}" for r in rows[failed].itertuples()))
+    table = ranks(rows)
+    lines = []
+    for budget, part in table.groupby("budget"):
+        n = part["dataset"].nunique()
+        lines.append(f"\n### Budget {budget:g} s per dataset ({n} datasets)\n")
+        lines.append("| method | mean rank | mean balanced accuracy |")
+        lines.append("| --- | --- | --- |")
+        summary = part.groupby("method").agg(rank=("rank", "mean"), score=("score", "mean"))
+        for method in [m for m in METHODS if m in summary.index]:
+            lines.append(f"| {LABELS[method]} | {summary.loc[method, 'rank']:.2f} | "
+                         f"{summary.loc[method, 'score']:.4f} |")
+        wide = part.pivot(index="dataset", columns="method", values="score")
+        if {"warm", "cold"} <= set(wide.columns):
+            wins = int((wide["warm"] > wide["cold"]).sum())
+            ties = int((wide["warm"] == wide["cold"]).sum())
+            losses = int((wide["warm"] < wide["cold"]).sum())
+            lines.append(f"\n(a) vs (b): {wins} wins, {ties} ties, {losses} losses "
+                         f"({100 * wins / n:.0f}% strict wins, {100 * (wins + ties) / n:.0f}% wins or ties)")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.md:
+        Path(args.md).write_text(text, encoding="utf-8")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        budgets = sorted(table["budget"].unique())
+        per_budget = [set(table.loc[table["budget"] == b, "dataset"]) for b in budgets]
+        common = set.intersection(*per_budget)
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+        summary = (table[table["dataset"].isin(common)]
+                   .groupby(["budget", "method"])["rank"].mean().unstack("method"))
+        for method in [m for m in METHODS if m in summary.columns]:
+            left.plot(summary.index, summary[method], marker="o", label=LABELS[method])
+        left.set_xscale("log")
+        left.set_xticks(summary.index, [f"{b:g}" for b in summary.index])
+        left.minorticks_off()
+        left.set_xlabel("time budget per dataset (s)")
+        left.set_ylabel("mean rank (1 = best)")
+        left.set_title(f"mean rank over budget ({len(common)} datasets run at every budget)",
+                       fontsize=9)
+        left.legend(fontsize=8)
+        first = table[table["budget"] == budgets[0]].pivot(index="dataset", columns="method",
+                                                           values="score")
+        if {"warm", "cold"} <= set(first.columns):
+            gap = (first["warm"] - first["cold"]).sort_values()
+            colours = ["tab:green" if v > 0 else "tab:red" if v < 0 else "tab:gray" for v in gap]
+            right.bar(range(len(gap)), gap.to_numpy(), color=colours)
+            right.axhline(0, color="black", linewidth=0.5)
+            right.set_xlabel("dataset (sorted)")
+            right.set_ylabel("test balanced accuracy, (a) - (b)")
+            right.set_title(f"warm minus cold start at {budgets[0]:g} s, {len(gap)} datasets",
+                            fontsize=9)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
+        print(f"wrote {args.plot}")
+    if args.plot_time:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        curves = {b: rank_over_time(rows, b) for b in sorted(rows["budget"].dropna().unique())}
+        curves = {b: c for b, c in curves.items() if not c.empty and not c.index.name.startswith("0 ")}
+        if not curves:
+            raise SystemExit("--plot-time: no run has an anytime curve (rows written before 2026-11-23)")
+        fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
+        search_labels = {"warm": "(a) warm-started TPE", "cold": "(b) cold-started TPE", "random": "(c) random search"}
+        for ax, (budget, curve) in zip(axes[0], curves.items()):
+            for method in curve.columns:
+                ax.plot(curve.index, curve[method], label=search_labels[method])
+            ax.set_xscale("log")
+            ax.set_xlabel("seconds since the search started")
+            ax.set_ylabel("mean rank of the best CV balanced accuracy so far")
+            ax.set_title(f"budget {budget:g} s per dataset, {curve.index.name}", fontsize=9)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(args.plot_time, dpi=120)
+        print(f"wrote {args.plot_time}")
+    return 0
