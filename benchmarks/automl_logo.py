@@ -89,6 +89,7 @@ def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: t
         "cv_ensemble": model.ensemble_score_,
         "cv_best_single": model.best_score_,
         "warmstart_datasets": model.warmstart_datasets_,
+        "metabase": (base.info.get("exported", "") + " " + base.source).strip() if kind == "warm" else None,
         # the anytime curve: (seconds since the search started, CV balanced accuracy or None
         # for a failed trial) per finished trial
         "history": [[round(t, 3), score if status == "ok" else None] for t, _, status, score in model.history_],

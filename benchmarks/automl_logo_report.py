@@ -17,6 +17,23 @@ import pandas as pd
 from automl_logo import BUDGET_FREE, LABELS, METHODS
 
 
+def load_rows(paths: list[str]) -> pd.DataFrame:
+    """The rows of the JSON-lines files, in order; a later row replaces an earlier one for the
+    same dataset, method and budget, so a rerun of one method (say the warm start with a
+    rebuilt base, in its own file given last) is reported beside the others' rows."""
+    rows = pd.DataFrame([json.loads(line) for path in paths
+                         for line in Path(path).read_text().splitlines() if line.strip()])
+    rows["budget"] = pd.to_numeric(rows["budget"], errors="coerce")
+    before = len(rows)
+    rows = (rows.assign(budget_key=rows["budget"].fillna(-1))
+            .drop_duplicates(["dataset", "method", "budget_key"], keep="last")
+            .drop(columns="budget_key").reset_index(drop=True))
+    if len(rows) < before:
+        print(f"{before - len(rows)} row(s) replaced by a later file's row for the same dataset, "
+              "method and budget")
+    return rows
+
+
 def ranks(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (dataset, budget, method) with the test score and its rank among methods."""
     budgets = sorted(b for b in rows["budget"].dropna().unique())
@@ -61,11 +78,42 @@ def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.Da
         f"{len(datasets)} datasets")
 
 
+def warm_versus_cold(wide: pd.DataFrame) -> str:
+    """(a) against (b) on the test scores of ``wide`` (one row per dataset, one column per
+    method): wins, ties, losses; how many datasets (b) already scores 1.0 on, where no strict
+    win is possible; and the one-sided Wilcoxon signed-rank test of (a) > (b) (ties dropped)."""
+    from scipy.stats import wilcoxon
+
+    warm, cold = wide["warm"], wide["cold"]
+    n = len(wide)
+    wins, ties, losses = int((warm > cold).sum()), int((warm == cold).sum()), int((warm < cold).sum())
+    ceiling = int((cold >= 1.0).sum())
+    differ = warm != cold
+    p = wilcoxon(warm[differ], cold[differ], alternative="greater").pvalue if differ.sum() else float("nan")
+    return (f"(a) vs (b): {wins} wins, {ties} ties, {losses} losses ({100 * wins / n:.0f}% strict "
+            f"wins, {100 * (wins + ties) / n:.0f}% wins or ties); (b) scores 1.0 on {ceiling} "
+            f"datasets, so at most {100 * (n - ceiling) / n:.0f}% strict wins are possible; "
+            f"one-sided Wilcoxon signed-rank test of (a) > (b): p = {p:.2f}")
+
+
+def pairwise_table(wide: pd.DataFrame) -> str:
+    """Markdown table: the share of datasets on which the row's method scores strictly higher
+    than the column's (test balanced accuracy). It shows what a strict-win share can reach
+    between methods whose quality differs by a known margin (a search against defaults)."""
+    methods = [m for m in METHODS if m in wide.columns]
+    short = {m: LABELS[m].split(" ")[0] for m in methods}
+    lines = ["| strict wins of row over column | " + " | ".join(short[m] for m in methods) + " |",
+             "| --- |" + " --- |" * len(methods)]
+    for row in methods:
+        cells = ["" if row == col else f"{100 * (wide[row] > wide[col]).mean():.0f}%" for col in methods]
+        lines.append(f"| {LABELS[row]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def command_report(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import keel_manifest
 
-    rows = pd.DataFrame([json.loads(line) for path in args.runs for line in Path(path).read_text().splitlines()])
-    rows["budget"] = pd.to_numeric(rows["budget"], errors="coerce")
+    rows = load_rows(args.runs)
     # A method that produced no model (an AutoClassifier before the majority-class fallback)
     # scores what that fallback scores: balanced accuracy 1 / n_classes.
     classes = {e["name"]: e["classes"] for e in keel_manifest(args.keel_root)}
@@ -87,11 +135,8 @@ def command_report(args: argparse.Namespace) -> int:
                          f"{summary.loc[method, 'score']:.4f} |")
         wide = part.pivot(index="dataset", columns="method", values="score")
         if {"warm", "cold"} <= set(wide.columns):
-            wins = int((wide["warm"] > wide["cold"]).sum())
-            ties = int((wide["warm"] == wide["cold"]).sum())
-            losses = int((wide["warm"] < wide["cold"]).sum())
-            lines.append(f"\n(a) vs (b): {wins} wins, {ties} ties, {losses} losses "
-                         f"({100 * wins / n:.0f}% strict wins, {100 * (wins + ties) / n:.0f}% wins or ties)")
+            lines.append("\n" + warm_versus_cold(wide))
+        lines.append("\n" + pairwise_table(wide))
     text = "\n".join(lines) + "\n"
     print(text)
     if args.md:

@@ -1,0 +1,53 @@
+"""The leave-one-group-out report's bookkeeping: which rows count and how (a) vs (b) is read."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("scipy")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from automl_logo_report import load_rows, pairwise_table, warm_versus_cold  # noqa: E402
+
+
+def _write(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_a_later_files_row_replaces_the_earlier_one_for_the_same_dataset_method_and_budget(tmp_path):
+    first = _write(tmp_path / "a.jsonl", [
+        {"dataset": "d1", "method": "warm", "budget": 10, "test_balanced_accuracy": 0.5},
+        {"dataset": "d1", "method": "cold", "budget": 10, "test_balanced_accuracy": 0.6},
+        {"dataset": "d1", "method": "warm", "budget": 30, "test_balanced_accuracy": 0.7},
+        {"dataset": "d1", "method": "sklearn", "budget": None, "test_balanced_accuracy": 0.4},
+    ])
+    second = _write(tmp_path / "b.jsonl", [
+        {"dataset": "d1", "method": "warm", "budget": 10, "test_balanced_accuracy": 0.9},
+        {"dataset": "d1", "method": "sklearn", "budget": None, "test_balanced_accuracy": 0.3},
+    ])
+    rows = load_rows([first, second]).set_index(["method", "budget"])["test_balanced_accuracy"]
+    assert len(rows) == 4
+    assert rows[("warm", 10.0)] == 0.9  # replaced
+    assert rows[("warm", 30.0)] == 0.7  # another budget: kept
+    assert rows[("cold", 10.0)] == 0.6
+    assert rows.xs("sklearn", level="method").tolist() == [0.3]  # budget-free rows too
+
+
+def test_warm_versus_cold_counts_ties_and_the_ceiling_where_no_strict_win_is_possible():
+    wide = pd.DataFrame({"warm": [1.0, 0.9, 0.8, 0.7, 1.0], "cold": [1.0, 0.8, 0.9, 0.6, 0.95]})
+    text = warm_versus_cold(wide)
+    assert text.startswith("(a) vs (b): 3 wins, 1 ties, 1 losses (60% strict wins, 80% wins or ties)")
+    assert "(b) scores 1.0 on 1 datasets, so at most 80% strict wins are possible" in text
+    assert "p = " in text and "p = nan" not in text
+
+
+def test_pairwise_table_gives_the_strict_win_share_of_each_ordered_pair():
+    wide = pd.DataFrame({"warm": [0.9, 0.9, 0.5, 0.7], "cold": [0.8, 0.9, 0.6, 0.6]})
+    lines = pairwise_table(wide).splitlines()
+    assert lines[2].split("|")[2:4] == ["  ", " 50% "]  # warm beats cold on 2 of 4
+    assert lines[3].split("|")[2:4] == [" 25% ", "  "]  # cold beats warm on 1 of 4
