@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl_logo import BUDGET_FREE, LABELS, METHODS
+from automl_logo import BUDGET_FREE, EXPERIMENTS, LABELS, METHODS
+
+ORDER = METHODS + EXPERIMENTS
 
 
 def load_rows(paths: list[str]) -> pd.DataFrame:
@@ -61,7 +63,7 @@ def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.Da
     if "history" not in runs:
         return pd.DataFrame()
     runs = runs[runs["history"].apply(lambda h: isinstance(h, list))]
-    methods = sorted(runs["method"].unique(), key=METHODS.index)
+    methods = sorted(runs["method"].unique(), key=ORDER.index)
     complete = runs.groupby("dataset")["method"].nunique() == len(methods)
     times = np.geomspace(budget / 100, budget, points)
     ranks_sum = np.zeros((points, len(methods)))
@@ -78,29 +80,31 @@ def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.Da
         f"{len(datasets)} datasets")
 
 
-def warm_versus_cold(wide: pd.DataFrame) -> str:
+def warm_versus_cold(wide: pd.DataFrame, warm_method: str = "warm") -> str:
     """(a) against (b) on the test scores of ``wide`` (one row per dataset, one column per
     method): wins, ties, losses; how many datasets (b) already scores 1.0 on, where no strict
-    win is possible; and the one-sided Wilcoxon signed-rank test of (a) > (b) (ties dropped)."""
+    win is possible; and the one-sided Wilcoxon signed-rank test of (a) > (b) (ties dropped).
+    ``warm_method`` names the warm start's column (``"warm-explore"`` for the experiment)."""
     from scipy.stats import wilcoxon
 
-    warm, cold = wide["warm"], wide["cold"]
+    warm, cold = wide[warm_method], wide["cold"]
+    a = LABELS[warm_method].split(" ")[0]
     n = len(wide)
     wins, ties, losses = int((warm > cold).sum()), int((warm == cold).sum()), int((warm < cold).sum())
     ceiling = int((cold >= 1.0).sum())
     differ = warm != cold
     p = wilcoxon(warm[differ], cold[differ], alternative="greater").pvalue if differ.sum() else float("nan")
-    return (f"(a) vs (b): {wins} wins, {ties} ties, {losses} losses ({100 * wins / n:.0f}% strict "
+    return (f"{a} vs (b): {wins} wins, {ties} ties, {losses} losses ({100 * wins / n:.0f}% strict "
             f"wins, {100 * (wins + ties) / n:.0f}% wins or ties); (b) scores 1.0 on {ceiling} "
             f"datasets, so at most {100 * (n - ceiling) / n:.0f}% strict wins are possible; "
-            f"one-sided Wilcoxon signed-rank test of (a) > (b): p = {p:.2f}")
+            f"one-sided Wilcoxon signed-rank test of {a} > (b): p = {p:.2f}")
 
 
 def pairwise_table(wide: pd.DataFrame) -> str:
     """Markdown table: the share of datasets on which the row's method scores strictly higher
     than the column's (test balanced accuracy). It shows what a strict-win share can reach
     between methods whose quality differs by a known margin (a search against defaults)."""
-    methods = [m for m in METHODS if m in wide.columns]
+    methods = [m for m in ORDER if m in wide.columns]
     short = {m: LABELS[m].split(" ")[0] for m in methods}
     lines = ["| strict wins of row over column | " + " | ".join(short[m] for m in methods) + " |",
              "| --- |" + " --- |" * len(methods)]
@@ -114,6 +118,9 @@ def command_report(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import keel_manifest
 
     rows = load_rows(args.runs)
+    methods = getattr(args, "methods", None) or list(METHODS)
+    rows = rows[rows["method"].isin(methods)].reset_index(drop=True)
+    warm_method = next((m for m in methods if m.startswith("warm")), "warm")
     # A method that produced no model (an AutoClassifier before the majority-class fallback)
     # scores what that fallback scores: balanced accuracy 1 / n_classes.
     classes = {e["name"]: e["classes"] for e in keel_manifest(args.keel_root)}
@@ -130,12 +137,12 @@ def command_report(args: argparse.Namespace) -> int:
         lines.append("| method | mean rank | mean balanced accuracy |")
         lines.append("| --- | --- | --- |")
         summary = part.groupby("method").agg(rank=("rank", "mean"), score=("score", "mean"))
-        for method in [m for m in METHODS if m in summary.index]:
+        for method in [m for m in ORDER if m in summary.index]:
             lines.append(f"| {LABELS[method]} | {summary.loc[method, 'rank']:.2f} | "
                          f"{summary.loc[method, 'score']:.4f} |")
         wide = part.pivot(index="dataset", columns="method", values="score")
-        if {"warm", "cold"} <= set(wide.columns):
-            lines.append("\n" + warm_versus_cold(wide))
+        if {warm_method, "cold"} <= set(wide.columns):
+            lines.append("\n" + warm_versus_cold(wide, warm_method))
         lines.append("\n" + pairwise_table(wide))
     text = "\n".join(lines) + "\n"
     print(text)
@@ -153,7 +160,7 @@ def command_report(args: argparse.Namespace) -> int:
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
         summary = (table[table["dataset"].isin(common)]
                    .groupby(["budget", "method"])["rank"].mean().unstack("method"))
-        for method in [m for m in METHODS if m in summary.columns]:
+        for method in [m for m in ORDER if m in summary.columns]:
             left.plot(summary.index, summary[method], marker="o", label=LABELS[method])
         left.set_xscale("log")
         left.set_xticks(summary.index, [f"{b:g}" for b in summary.index])
@@ -165,8 +172,8 @@ def command_report(args: argparse.Namespace) -> int:
         left.legend(fontsize=8)
         first = table[table["budget"] == budgets[0]].pivot(index="dataset", columns="method",
                                                            values="score")
-        if {"warm", "cold"} <= set(first.columns):
-            gap = (first["warm"] - first["cold"]).sort_values()
+        if {warm_method, "cold"} <= set(first.columns):
+            gap = (first[warm_method] - first["cold"]).sort_values()
             colours = ["tab:green" if v > 0 else "tab:red" if v < 0 else "tab:gray" for v in gap]
             right.bar(range(len(gap)), gap.to_numpy(), color=colours)
             right.axhline(0, color="black", linewidth=0.5)
@@ -188,7 +195,8 @@ def command_report(args: argparse.Namespace) -> int:
         if not curves:
             raise SystemExit("--plot-time: no run has an anytime curve (rows written before 2026-11-23)")
         fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
-        search_labels = {"warm": "(a) warm-started TPE", "cold": "(b) cold-started TPE", "random": "(c) random search"}
+        search_labels = {"warm": "(a) warm-started TPE", "cold": "(b) cold-started TPE", "random": "(c) random search",
+                         "warm-explore": "(a') warm start, 10 random, TPE"}
         for ax, (budget, curve) in zip(axes[0], curves.items()):
             for method in curve.columns:
                 ax.plot(curve.index, curve[method], label=search_labels[method])

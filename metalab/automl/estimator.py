@@ -74,6 +74,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         cv: number of stratified cross-validation folds (fewer if the rarest class is
             smaller).
         n_warmstart: number of nearest datasets whose best configuration starts the search.
+        explore_after_warmstart: TPE's 10 random start-up trials follow the warm-start
+            configurations instead of counting them among the 10 (more exploration before TPE
+            models the space, at the cost of a later start; an experiment, see
+            ``results/automl.md``).
         ensemble_size: greedy steps of ensemble selection (1 = the best single model).
         ensemble_nbest: number of best configurations ensemble selection chooses from.
         per_fit_time_limit: seconds per fold fit; default ``max(time_budget / 4, 1)``.
@@ -102,6 +106,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         search: str = "tpe",
         cv: int = 3,
         n_warmstart: int = 10,
+        explore_after_warmstart: bool = False,
         ensemble_size: int = 25,
         ensemble_nbest: int = 20,
         per_fit_time_limit: float | None = None,
@@ -113,6 +118,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.search = search
         self.cv = cv
         self.n_warmstart = n_warmstart
+        self.explore_after_warmstart = explore_after_warmstart
         self.ensemble_size = ensemble_size
         self.ensemble_nbest = ensemble_nbest
         self.per_fit_time_limit = per_fit_time_limit
@@ -131,6 +137,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             _check_number("n_trials", self.n_trials, integer=True, low=1, inclusive=True)
         if self.seed is not None:
             _check_number("seed", self.seed, integer=True, low=0, inclusive=True)
+        if not isinstance(self.explore_after_warmstart, (bool, np.bool_)):
+            raise ConfigError(
+                f"explore_after_warmstart must be True or False, got {self.explore_after_warmstart!r}"
+            )
         if self.search not in ("tpe", "random"):
             raise ConfigError(f"search must be 'tpe' or 'random', got {self.search!r}")
 
@@ -179,7 +189,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         result = run_search(
             frame, y_encoded, folds, n_classes=len(classes),
             time_budget=max(remaining * 0.97, 0.01), seed=seed, sampler=self.search,
-            enqueue=enqueue, per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
+            enqueue=enqueue,
+            n_startup_trials=10 + (len(enqueue) if self.explore_after_warmstart and self.warmstart_datasets_ else 0),
+            per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
             n_trials=self.n_trials, keep_best=self.ensemble_nbest, keep_models=True,
         )
         finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)

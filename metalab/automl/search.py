@@ -47,10 +47,11 @@ class SearchResult:
     history: list[tuple[float, int, str, float]] = field(default_factory=list)
 
 
-def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    """``"tpe"`` (Optuna's TPE, 10 random start-up trials) or ``"random"``."""
+def make_sampler(name: str, seed: int, n_startup_trials: int = 10) -> optuna.samplers.BaseSampler:
+    """``"tpe"`` (Optuna's TPE: random until ``n_startup_trials`` trials have finished,
+    enqueued ones included) or ``"random"``."""
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ConfigError(f"search must be 'tpe' or 'random', got {name!r}")
@@ -66,6 +67,7 @@ def run_search(
     seed: int = 0,
     sampler: str = "tpe",
     enqueue: Sequence[Mapping[str, Any]] = (),
+    n_startup_trials: int = 10,
     per_fit_time_limit: float | None = None,
     n_trials: int | None = None,
     keep_best: int = 20,
@@ -83,6 +85,8 @@ def run_search(
         sampler: ``"tpe"`` or ``"random"``.
         enqueue: configurations to evaluate first, in order (invalid ones are skipped with a
             warning).
+        n_startup_trials: TPE samples at random until this many trials have finished
+            (the enqueued ones count); ignored when ``study`` is given.
         per_fit_time_limit: seconds allowed for one fold's fit (default: a quarter of the
             budget).
         n_trials: stop after this many trials (for reproducible tiny runs).
@@ -96,7 +100,7 @@ def run_search(
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if study is None:
-        study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed))
+        study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed, n_startup_trials))
     for config in enqueue:
         try:
             study.enqueue_trial(validate_config(config), skip_if_exists=True)

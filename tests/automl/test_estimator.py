@@ -71,6 +71,28 @@ def test_warm_start_uses_the_nearest_datasets_best_configs(mixed_frame, tiny_met
     assert [t["config"] for t in model.trials_] == [LOGREG, KNN]
 
 
+def test_explore_after_warmstart_puts_tpes_random_start_up_after_the_warm_configs(
+    mixed_frame, tiny_metabase, monkeypatch
+):
+    import metalab.automl.estimator as estimator_module
+
+    X, y = mixed_frame
+    startup = []
+    real_search = estimator_module.run_search
+
+    def spy(*args, **kwargs):
+        startup.append(kwargs["n_startup_trials"])
+        return real_search(*args, **kwargs)
+
+    monkeypatch.setattr(estimator_module, "run_search", spy)
+    for explore in (False, True):
+        AutoClassifier(time_budget=30, metabase=tiny_metabase, n_warmstart=2, n_trials=2, cv=2,
+                       explore_after_warmstart=explore).fit(X, y)
+    AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2,
+                   explore_after_warmstart=True).fit(X, y)  # a cold start has no warm configs
+    assert startup == [10, 12, 10]
+
+
 def test_cold_start_begins_with_the_default_config(mixed_frame):
     from metalab.automl import DEFAULT_CONFIG
 
@@ -161,6 +183,7 @@ def test_an_empty_metabase_falls_back_to_a_cold_start(mixed_frame):
         ({"search": "grid"}, "search must be 'tpe' or 'random'"),
         ({"n_trials": 0}, "n_trials must be an int >= 1"),
         ({"seed": 1.5}, "seed must be an int"),
+        ({"explore_after_warmstart": "yes"}, "explore_after_warmstart must be True or False"),
     ],
 )
 def test_bad_hyperparameters_are_refused_at_fit(mixed_frame, params, message):

@@ -51,3 +51,10 @@ def test_pairwise_table_gives_the_strict_win_share_of_each_ordered_pair():
     lines = pairwise_table(wide).splitlines()
     assert lines[2].split("|")[2:4] == ["  ", " 50% "]  # warm beats cold on 2 of 4
     assert lines[3].split("|")[2:4] == [" 25% ", "  "]  # cold beats warm on 1 of 4
+
+
+def test_warm_versus_cold_names_the_experiment_when_it_stands_in_for_the_warm_start():
+    wide = pd.DataFrame({"warm-explore": [0.9, 0.8], "cold": [0.8, 0.8]})
+    text = warm_versus_cold(wide, "warm-explore")
+    assert text.startswith("(a') vs (b): 1 wins, 1 ties, 0 losses")
+    assert "test of (a') > (b)" in text
