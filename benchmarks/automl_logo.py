@@ -47,6 +47,7 @@ METHODS = ("warm", "cold", "random", "flaml", "sklearn")
 # An experiment beside the protocol's five: (a) with TPE's 10 random start-up trials after the
 # warm-start configurations (AutoClassifier(explore_after_warmstart=True)).
 EXPERIMENTS = ("warm-explore",)
+ALL_METHODS = METHODS + EXPERIMENTS
 LABELS = {
     "warm": "(a) warm start + ensemble",
     "warm-explore": "(a') warm start, 10 random, TPE + ensemble",
@@ -88,7 +89,8 @@ def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: t
 
     X_train, X_test, y_train, y_test = data
     params: dict[str, Any] = {"time_budget": budget, "seed": seed}
-    if kind in ("warm", "warm-explore"):
+    warm = kind in ("warm", "warm-explore")
+    if warm:
         params["metabase"] = base.without_groups([group])
         params["explore_after_warmstart"] = kind == "warm-explore"
     else:
@@ -106,7 +108,7 @@ def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: t
         "cv_ensemble": model.ensemble_score_,
         "cv_best_single": model.best_score_,
         "warmstart_datasets": model.warmstart_datasets_,
-        "metabase": (base.info.get("exported", "") + " " + base.source).strip() if kind.startswith("warm") else None,
+        "metabase": (base.info.get("exported", "") + " " + base.source).strip() if warm else None,
         # the anytime curve: (seconds since the search started, CV balanced accuracy or None
         # for a failed trial) per finished trial
         "history": [[round(t, 3), score if status == "ok" else None] for t, _, status, score in model.history_],
@@ -278,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keel-root", help="KEEL folder (default: $METALAB_KEEL)")
     run.add_argument("--metabase", default="default", help="base to warm-start from (its group is held out)")
     run.add_argument("--budgets", type=float, nargs="+", default=[10.0, 30.0, 60.0])
-    run.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + EXPERIMENTS)
+    run.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS)
     run.add_argument("--datasets", nargs="+", help="only these datasets")
     run.add_argument("--one-per-group", action="store_true", help="first dataset of each group only")
     run.add_argument("--max-rows", type=int, help="skip datasets with more rows")
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="mean ranks and scores from a runs file")
     report.add_argument("runs", nargs="+", help="JSON-lines files (e.g. one per shard)")
     report.add_argument("--keel-root", help="KEEL folder (default: $METALAB_KEEL)")
-    report.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + EXPERIMENTS,
+    report.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS,
                         help="rank among these (default: the protocol's five); e.g. warm-explore "
                         "in place of warm to rank the experiment")
     report.add_argument("--md", help="write the tables here")

@@ -14,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl_logo import BUDGET_FREE, EXPERIMENTS, LABELS, METHODS
-
-ORDER = METHODS + EXPERIMENTS
+from automl_logo import ALL_METHODS, BUDGET_FREE, LABELS
 
 
 def load_rows(paths: list[str]) -> pd.DataFrame:
@@ -63,7 +61,7 @@ def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.Da
     if "history" not in runs:
         return pd.DataFrame()
     runs = runs[runs["history"].apply(lambda h: isinstance(h, list))]
-    methods = sorted(runs["method"].unique(), key=ORDER.index)
+    methods = sorted(runs["method"].unique(), key=ALL_METHODS.index)
     complete = runs.groupby("dataset")["method"].nunique() == len(methods)
     times = np.geomspace(budget / 100, budget, points)
     ranks_sum = np.zeros((points, len(methods)))
@@ -104,7 +102,7 @@ def pairwise_table(wide: pd.DataFrame) -> str:
     """Markdown table: the share of datasets on which the row's method scores strictly higher
     than the column's (test balanced accuracy). It shows what a strict-win share can reach
     between methods whose quality differs by a known margin (a search against defaults)."""
-    methods = [m for m in ORDER if m in wide.columns]
+    methods = [m for m in ALL_METHODS if m in wide.columns]
     short = {m: LABELS[m].split(" ")[0] for m in methods}
     lines = ["| strict wins of row over column | " + " | ".join(short[m] for m in methods) + " |",
              "| --- |" + " --- |" * len(methods)]
@@ -118,9 +116,8 @@ def command_report(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import keel_manifest
 
     rows = load_rows(args.runs)
-    methods = getattr(args, "methods", None) or list(METHODS)
-    rows = rows[rows["method"].isin(methods)].reset_index(drop=True)
-    warm_method = next((m for m in methods if m.startswith("warm")), "warm")
+    rows = rows[rows["method"].isin(args.methods)].reset_index(drop=True)
+    warm_method = next((m for m in args.methods if m.startswith("warm")), "warm")
     # A method that produced no model (an AutoClassifier before the majority-class fallback)
     # scores what that fallback scores: balanced accuracy 1 / n_classes.
     classes = {e["name"]: e["classes"] for e in keel_manifest(args.keel_root)}
@@ -137,7 +134,7 @@ def command_report(args: argparse.Namespace) -> int:
         lines.append("| method | mean rank | mean balanced accuracy |")
         lines.append("| --- | --- | --- |")
         summary = part.groupby("method").agg(rank=("rank", "mean"), score=("score", "mean"))
-        for method in [m for m in ORDER if m in summary.index]:
+        for method in [m for m in ALL_METHODS if m in summary.index]:
             lines.append(f"| {LABELS[method]} | {summary.loc[method, 'rank']:.2f} | "
                          f"{summary.loc[method, 'score']:.4f} |")
         wide = part.pivot(index="dataset", columns="method", values="score")
@@ -160,7 +157,7 @@ def command_report(args: argparse.Namespace) -> int:
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
         summary = (table[table["dataset"].isin(common)]
                    .groupby(["budget", "method"])["rank"].mean().unstack("method"))
-        for method in [m for m in ORDER if m in summary.columns]:
+        for method in [m for m in ALL_METHODS if m in summary.columns]:
             left.plot(summary.index, summary[method], marker="o", label=LABELS[method])
         left.set_xscale("log")
         left.set_xticks(summary.index, [f"{b:g}" for b in summary.index])

@@ -33,7 +33,7 @@ from .ensemble import ensemble_selection
 from .evaluate import make_folds, validated_rows
 from .metabase import MetaBase, load_metabase
 from .metafeatures import metafeatures_of_frame
-from .search import run_search
+from .search import TPE_STARTUP_TRIALS, run_search
 from .space import DEFAULT_CONFIG
 from .warmstart import nearest_datasets, warmstart_configs
 
@@ -190,7 +190,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             frame, y_encoded, folds, n_classes=len(classes),
             time_budget=max(remaining * 0.97, 0.01), seed=seed, sampler=self.search,
             enqueue=enqueue,
-            n_startup_trials=10 + (len(enqueue) if self.explore_after_warmstart and self.warmstart_datasets_ else 0),
+            n_startup_trials=TPE_STARTUP_TRIALS
+            + (len(enqueue) if self.explore_after_warmstart and self.warmstart_datasets_ else 0),
             per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
             n_trials=self.n_trials, keep_best=self.ensemble_nbest, keep_models=True,
         )

@@ -24,7 +24,10 @@ from metalab.errors import ConfigError
 from .evaluate import Evaluation, evaluate_config
 from .space import suggest_config, validate_config
 
-__all__ = ["SearchResult", "make_sampler", "run_search"]
+__all__ = ["SearchResult", "TPE_STARTUP_TRIALS", "make_sampler", "run_search"]
+
+# TPE samples at random until this many trials have finished (Optuna counts enqueued ones).
+TPE_STARTUP_TRIALS = 10
 
 
 class _EvaluationFailed(Exception):
@@ -47,7 +50,7 @@ class SearchResult:
     history: list[tuple[float, int, str, float]] = field(default_factory=list)
 
 
-def make_sampler(name: str, seed: int, n_startup_trials: int = 10) -> optuna.samplers.BaseSampler:
+def make_sampler(name: str, seed: int, n_startup_trials: int = TPE_STARTUP_TRIALS) -> optuna.samplers.BaseSampler:
     """``"tpe"`` (Optuna's TPE: random until ``n_startup_trials`` trials have finished,
     enqueued ones included) or ``"random"``."""
     if name == "tpe":
@@ -67,7 +70,7 @@ def run_search(
     seed: int = 0,
     sampler: str = "tpe",
     enqueue: Sequence[Mapping[str, Any]] = (),
-    n_startup_trials: int = 10,
+    n_startup_trials: int = TPE_STARTUP_TRIALS,
     per_fit_time_limit: float | None = None,
     n_trials: int | None = None,
     keep_best: int = 20,
