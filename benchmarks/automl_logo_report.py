@@ -92,10 +92,11 @@ def warm_versus_cold(wide: pd.DataFrame, warm_method: str = "warm") -> str:
     ceiling = int((cold >= 1.0).sum())
     differ = warm != cold
     p = wilcoxon(warm[differ], cold[differ], alternative="greater").pvalue if differ.sum() else float("nan")
+    shown = f"{p:.2f}" if not p < 0.01 else f"{p:.1g}"
     return (f"{a} vs (b): {wins} wins, {ties} ties, {losses} losses ({100 * wins / n:.0f}% strict "
             f"wins, {100 * (wins + ties) / n:.0f}% wins or ties); (b) scores 1.0 on {ceiling} "
             f"datasets, so at most {100 * (n - ceiling) / n:.0f}% strict wins are possible; "
-            f"one-sided Wilcoxon signed-rank test of {a} > (b): p = {p:.2f}")
+            f"one-sided Wilcoxon signed-rank test of {a} > (b): p = {shown}")
 
 
 def pairwise_table(wide: pd.DataFrame) -> str:
@@ -193,7 +194,8 @@ def command_report(args: argparse.Namespace) -> int:
             raise SystemExit("--plot-time: no run has an anytime curve (rows written before 2026-11-23)")
         fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
         search_labels = {"warm": "(a) warm-started TPE", "cold": "(b) cold-started TPE", "random": "(c) random search",
-                         "warm-explore": "(a') warm start, 10 random, TPE"}
+                         "warm-explore": "(a') warm start, 10 random, TPE",
+                         "warm-nearest": "(a'') nearest datasets' best configs, TPE"}
         for ax, (budget, curve) in zip(axes[0], curves.items()):
             for method in curve.columns:
                 ax.plot(curve.index, curve[method], label=search_labels[method])

@@ -1,8 +1,9 @@
 """Meta-learning for AutoML on tabular classification (issue 5).
 
 Meta-features describe a dataset; a meta-knowledge base holds, per dataset, its meta-features
-and every configuration a search evaluated on it; a new dataset's search starts from the best
-configurations of its nearest datasets and ends with ensemble selection. The entry point is
+and every configuration a search evaluated on it (and, cross-evaluated, how candidate
+configurations do on every dataset); a new dataset's search starts from a portfolio of
+configurations chosen for its nearest datasets and ends with ensemble selection. The entry point is
 :class:`AutoClassifier`, a scikit-learn estimator::
 
     from metalab.automl import AutoClassifier
@@ -38,6 +39,7 @@ from .estimator import AutoClassifier
 from .evaluate import Evaluation, evaluate_config, make_folds
 from .metabase import DEFAULT_METABASE, DatasetRecord, MetaBase, load_metabase
 from .metafeatures import METAFEATURE_NAMES, compute_metafeatures
+from .portfolio import candidate_configs, cross_evaluate, portfolio_configs
 from .space import DEFAULT_CONFIG, FAMILIES, build_pipeline, suggest_config, validate_config
 from .warmstart import nearest_datasets, warmstart_configs
 
@@ -53,7 +55,9 @@ __all__ = [
     "MetaBase",
     "TabularDataset",
     "build_pipeline",
+    "candidate_configs",
     "compute_metafeatures",
+    "cross_evaluate",
     "ensemble_selection",
     "evaluate_config",
     "load_csv",
@@ -64,6 +68,7 @@ __all__ = [
     "load_openml_suite",
     "make_folds",
     "nearest_datasets",
+    "portfolio_configs",
     "suggest_config",
     "validate_config",
     "warmstart_configs",

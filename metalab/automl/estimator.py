@@ -4,9 +4,11 @@ meta-knowledge base, and predicts with an ensemble of the models it found.
 ``fit`` runs, within ``time_budget`` seconds in total:
 
 1. the meta-features of the data (:mod:`metalab.automl.metafeatures`);
-2. a warm start: the best configurations of the ``n_warmstart`` nearest datasets of the
-   metabase are the first trials (:mod:`metalab.automl.warmstart`); with ``metabase=None``, or
-   an empty base (with a warning), the default configuration is the first trial instead;
+2. a warm start: ``n_warmstart`` configurations chosen for the nearest datasets of the
+   metabase are the first trials: a greedy portfolio of cross-evaluated candidates
+   (:mod:`metalab.automl.portfolio`) when the base has them, else the best configuration of
+   each neighbour (:mod:`metalab.automl.warmstart`); with ``metabase=None``, or an empty base
+   (with a warning), the default configuration is the first trial instead;
 3. an Optuna search (TPE, or random search) with cross-validated balanced accuracy, each fit
    time-limited and failures recorded, not raised (:mod:`metalab.automl.search`);
 4. ensemble selection over the best ``ensemble_nbest`` configurations' out-of-fold
@@ -33,6 +35,7 @@ from .ensemble import ensemble_selection
 from .evaluate import make_folds, validated_rows
 from .metabase import MetaBase, load_metabase
 from .metafeatures import metafeatures_of_frame
+from .portfolio import portfolio_configs
 from .search import TPE_STARTUP_TRIALS, run_search
 from .space import DEFAULT_CONFIG
 from .warmstart import nearest_datasets, warmstart_configs
@@ -73,7 +76,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         search: ``"tpe"`` (Optuna's TPE after the enqueued trials) or ``"random"``.
         cv: number of stratified cross-validation folds (fewer if the rarest class is
             smaller).
-        n_warmstart: number of nearest datasets whose best configuration starts the search.
+        n_warmstart: number of nearest datasets, and of configurations that start the search.
+        warmstart: ``"portfolio"`` (a greedy portfolio of the base's cross-evaluated
+            candidates for the nearest datasets; bases without cross-evaluation fall back to
+            ``"nearest"``) or ``"nearest"`` (the best configuration of each nearest dataset,
+            auto-sklearn 1's warm start).
         explore_after_warmstart: TPE's 10 random start-up trials follow the warm-start
             configurations instead of counting them among the 10 (more exploration before TPE
             models the space, at the cost of a later start; an experiment, see
@@ -106,6 +113,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         search: str = "tpe",
         cv: int = 3,
         n_warmstart: int = 10,
+        warmstart: str = "portfolio",
         explore_after_warmstart: bool = False,
         ensemble_size: int = 25,
         ensemble_nbest: int = 20,
@@ -118,6 +126,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.search = search
         self.cv = cv
         self.n_warmstart = n_warmstart
+        self.warmstart = warmstart
         self.explore_after_warmstart = explore_after_warmstart
         self.ensemble_size = ensemble_size
         self.ensemble_nbest = ensemble_nbest
@@ -140,6 +149,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(self.explore_after_warmstart, (bool, np.bool_)):
             raise ConfigError(
                 f"explore_after_warmstart must be True or False, got {self.explore_after_warmstart!r}"
+            )
+        if self.warmstart not in ("portfolio", "nearest"):
+            raise ConfigError(
+                f"warmstart must be 'portfolio' or 'nearest', got {self.warmstart!r}"
             )
         if self.search not in ("tpe", "random"):
             raise ConfigError(f"search must be 'tpe' or 'random', got {self.search!r}")
@@ -261,7 +274,12 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
             return [dict(DEFAULT_CONFIG)], []
-        configs = warmstart_configs(metafeatures, base, k=self.n_warmstart)
+        configs = []
+        if self.warmstart == "portfolio":
+            configs = portfolio_configs(metafeatures, base, size=self.n_warmstart,
+                                        k=self.n_warmstart)
+        if not configs:
+            configs = warmstart_configs(metafeatures, base, k=self.n_warmstart)
         return configs, [record.name for record, _ in neighbours]
 
     # -- predict --------------------------------------------------------------------------

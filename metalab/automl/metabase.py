@@ -10,8 +10,10 @@ Two forms, one reader:
   several machines. Several worker processes may fill one storage at once: a worker claims a
   dataset by creating its study, which the database lets only one of them do.
 * **A compact JSON export** (``metalab automl export-metabase``): the meta-features and the best
-  few configurations of each dataset. The package ships one, ``default_metabase.json``, built
-  from the KEEL corpus.
+  few configurations of each dataset, and, once ``metalab automl cross-evaluate --write`` has
+  run, the candidate configurations and their score on every dataset (see
+  :mod:`metalab.automl.portfolio`). The package ships one, ``default_metabase.json``, built
+  and cross-evaluated on the KEEL corpus.
 
 :func:`load_metabase` reads either into a :class:`MetaBase`.
 """
@@ -68,6 +70,11 @@ class MetaBase:
     records: tuple[DatasetRecord, ...]
     source: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    # Cross-evaluation (see metalab.automl.portfolio), empty when the base has none:
+    # origin dataset -> (its group, its best configuration), and
+    # dataset -> origin -> balanced accuracy of that candidate on that dataset.
+    candidates: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    cross_scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -75,9 +82,20 @@ class MetaBase:
     def without_groups(self, groups: Iterable[str]) -> MetaBase:
         """The base without the datasets of these groups (for leave-one-group-out runs)."""
         dropped = set(groups)
+        records = tuple(r for r in self.records if r.group not in dropped)
+        kept = {r.name for r in records}
         return MetaBase(
-            tuple(r for r in self.records if r.group not in dropped), self.source, dict(self.info)
+            records, self.source, dict(self.info),
+            {o: c for o, c in self.candidates.items() if c[0] not in dropped},
+            {d: dict(s) for d, s in self.cross_scores.items() if d in kept},
         )
+
+    def with_cross(self, candidates: Mapping[str, tuple[str, dict[str, Any]]],
+                   scores: Mapping[str, Mapping[str, float]]) -> MetaBase:
+        """This base with cross-evaluated candidates and their scores per dataset."""
+        return MetaBase(self.records, self.source, dict(self.info),
+                        {o: (g, dict(c)) for o, (g, c) in candidates.items()},
+                        {d: {o: float(v) for o, v in s.items()} for d, s in scores.items()})
 
     def to_json(self, path: str | os.PathLike[str], *, top: int = 10,
                 info: Mapping[str, Any] | None = None) -> None:
@@ -99,6 +117,11 @@ class MetaBase:
                 for r in self.records
             ],
         }
+        if self.candidates:
+            payload["candidates"] = [{"origin": o, "group": g, "config": c}
+                                     for o, (g, c) in self.candidates.items()]
+            payload["cross_scores"] = {d: {o: round(v, 6) for o, v in s.items()}
+                                       for d, s in self.cross_scores.items()}
         Path(path).write_text(json.dumps(payload, separators=(",", ":")) + "\n", encoding="utf-8")
 
     @classmethod
@@ -122,12 +145,16 @@ class MetaBase:
                 )
                 for d in payload["datasets"]
             )
+            candidates = {c["origin"]: (str(c["group"]), dict(c["config"]))
+                          for c in payload.get("candidates", [])}
+            cross = {d: {o: float(v) for o, v in s.items()}
+                     for d, s in payload.get("cross_scores", {}).items()}
         except (ValueError, KeyError, TypeError) as error:
             raise MetabaseError(
                 f"{path} is not a metalab metabase export ({error}); expected the JSON written "
                 "by `metalab automl export-metabase`"
             ) from error
-        return cls(records, str(path), dict(payload.get("info", {})))
+        return cls(records, str(path), dict(payload.get("info", {})), candidates, cross)
 
     @classmethod
     def from_storage(cls, url: str) -> MetaBase:

@@ -4,6 +4,8 @@ Examples::
 
     metalab automl build-metabase --keel-root ../shared/data/keel --storage keel.db --budget 15
     metalab automl export-metabase --storage keel.db --out metalab/automl/default_metabase.json
+    metalab automl cross-evaluate --metabase keel.json --keel-root ../shared/data/keel \
+        --scores cross.jsonl --write keel_cross.json
     metalab automl fit data.csv --target label --budget 60 --out runs/automl/data
     metalab automl metafeatures data.csv --target label
 """
@@ -56,6 +58,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     export.add_argument("--top", type=int, default=10, help="configurations kept per dataset")
     export.add_argument("--note", default="", help="free text stored in the export's info")
     export.set_defaults(func=run_export)
+
+    cross = actions.add_parser(
+        "cross-evaluate", help="score a base's candidate configurations on every dataset",
+        description="Cross-validate the best configuration of up to two datasets of each group "
+        "of a base (the candidates) on every dataset of a corpus, appending each score to "
+        "--scores as it is done (a rerun resumes; N processes can each take --shard K/N with "
+        "their own --scores file); with --write, save the base with the candidates and every "
+        "score of --scores and --merge as a JSON export, whose warm start is then a portfolio.",
+    )
+    cross.add_argument("--metabase", required=True,
+                       help="'default', a JSON export, an SQLite file or a database URL")
+    cross.add_argument("--scores", required=True, help="JSON-lines file of scores to append to")
+    cross.add_argument("--keel-root", help="KEEL folder with manifest.json (default: $METALAB_KEEL)")
+    cross.add_argument("--datasets", nargs="+", metavar="NAME", help="only these KEEL datasets")
+    cross.add_argument("--csv", nargs="+", metavar="FILE", help="CSV files instead of KEEL")
+    cross.add_argument("--target", help="target column of the --csv files")
+    cross.add_argument("--shard", metavar="K/N", help="only every N-th dataset from the K-th")
+    cross.add_argument("--merge-only", action="store_true",
+                       help="evaluate nothing; only --write the base with the scores")
+    cross.add_argument("--merge", nargs="+", default=[], metavar="FILE",
+                       help="more score files (other shards) to include in --write")
+    cross.add_argument("--write", metavar="OUT.json", help="write the base with the scores here")
+    cross.add_argument("--cv", type=int, default=3, help="cross-validation folds (as the base's)")
+    cross.add_argument("--seed", type=int, default=0, help="seed (as the base's)")
+    cross.add_argument("--per-fit-limit", type=float, default=5.0,
+                       help="seconds allowed for one fold's fit; slower candidates score 0")
+    cross.add_argument("--max-rows", type=int, default=1000,
+                       help="cross-validate larger datasets on a stratified sample of this size")
+    cross.add_argument("--note", default="", help="free text added to the export's info")
+    cross.set_defaults(func=run_cross)
 
     fit = actions.add_parser("fit", help="fit an AutoClassifier on a CSV file",
                              description="Search, ensemble, print a leaderboard, save the model.")
@@ -124,6 +156,41 @@ def run_export(args: argparse.Namespace) -> int:
     base.to_json(args.out, top=args.top, info=info)
     size = Path(args.out).stat().st_size
     print(f"wrote {len(base)} dataset(s), top {args.top} configs each, to {args.out} ({size} bytes)")
+    return 0
+
+
+def run_cross(args: argparse.Namespace) -> int:
+    from metalab.automl.metabase import load_metabase
+    from metalab.automl.portfolio import cross_evaluate, with_cross_scores
+
+    base = load_metabase(args.metabase)
+    files = [Path(args.scores), *map(Path, args.merge)]
+    if not args.merge_only:
+        datasets = _corpus(args)
+        if args.shard:
+            try:
+                k, n = (int(part) for part in args.shard.split("/"))
+                if not 0 <= k < n:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(f"--shard must be K/N with 0 <= K < N, got {args.shard!r}") from None
+            datasets = datasets[k::n]
+        cross_evaluate(base, datasets, args.scores, seed=args.seed, cv=args.cv,
+                       per_fit_time_limit=args.per_fit_limit, max_rows=args.max_rows,
+                       log=lambda line: print(line, flush=True))
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ConfigError(f"no such score file(s): {missing}")
+    if args.write:
+        crossed = with_cross_scores(base, files)
+        note = (base.info.get("note", "") + " | cross-evaluated "
+                + datetime.now(timezone.utc).strftime("%Y-%m-%d") + ": " + args.note).strip(" |:")
+        info = {**base.info, "candidates": len(crossed.candidates), "note": note}
+        crossed.to_json(args.write, top=max((len(r.configs) for r in base.records), default=0),
+                        info=info)
+        scored = sum(len(s) for s in crossed.cross_scores.values())
+        print(f"wrote {args.write}: {len(crossed.candidates)} candidates, {scored} scores over "
+              f"{len(crossed.cross_scores)} dataset(s)")
     return 0
 
 

@@ -1,0 +1,192 @@
+"""Cross-evaluated candidates and a neighbour portfolio: a stronger warm start.
+
+A search stores, per dataset, the configurations *it* tried. The best configuration of one
+dataset is often only the luckiest of many near-equal ones on that dataset's folds, and says
+nothing about how it does elsewhere. Cross-evaluation fixes that: the best configuration of
+up to two datasets of each group (the *candidates*; datasets of one group have alike best
+configurations) is cross-validated on every dataset of the base, giving a candidates x
+datasets matrix of balanced accuracies (a failed or slow fit scores 0).
+
+The warm start then picks, for a new dataset, a *portfolio* of candidates for its ``k``
+nearest datasets (the same L1 meta-feature distance as :mod:`metalab.automl.warmstart`):
+greedily, the candidate that most raises the sum over the neighbours of the best normalised
+score reached so far (Feurer et al. 2022, "Auto-Sklearn 2.0", section 4.1; Wistuba et al.
+2015 for greedy portfolios), so the first trials cover the neighbours instead of repeating one
+kind of model. A score is normalised per neighbour to (s - median) / (best - median), clipped
+at 0, so that easy datasets (every candidate near 1.0) weigh as much as hard ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._tabular import check_target, drop_empty_columns
+from .datasets import TabularDataset
+from .evaluate import evaluate_config, make_folds
+from .metabase import MetaBase
+from .warmstart import nearest_datasets
+
+__all__ = ["candidate_configs", "cross_evaluate", "portfolio_configs"]
+
+
+def _key(config: Mapping[str, Any]) -> str:
+    return json.dumps(dict(sorted(config.items())), sort_keys=True)
+
+
+def candidate_configs(base: MetaBase, *, per_group: int = 2) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The best configuration of up to ``per_group`` datasets of each group of ``base``, no
+    repeats: origin dataset -> (its group, configuration).
+
+    Within a group (datasets of one origin, whose best configurations are alike) datasets
+    whose best model family is not yet a candidate of the group come first, in base order.
+    """
+    seen: set[str] = set()
+    candidates: dict[str, tuple[str, dict[str, Any]]] = {}
+    by_group: dict[str, list[Any]] = {}
+    for record in base.records:
+        if record.configs:
+            by_group.setdefault(record.group, []).append(record)
+    for group, records in by_group.items():
+        families: set[str] = set()
+        for new_family_only in (True, False):
+            for record in records:
+                config = record.configs[0][1]
+                family = config.get("classifier", "")
+                if (sum(c[0] == group for c in candidates.values()) >= per_group
+                        or _key(config) in seen or (new_family_only and family in families)):
+                    continue
+                seen.add(_key(config))
+                families.add(family)
+                candidates[record.name] = (group, dict(config))
+    return candidates
+
+
+def cross_evaluate(
+    base: MetaBase,
+    datasets: Sequence[TabularDataset],
+    out: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    cv: int = 3,
+    per_fit_time_limit: float = 5.0,
+    max_rows: int | None = 1000,
+    log: Callable[[str], None] = print,
+) -> MetaBase:
+    """Cross-validate every candidate of ``base`` on every dataset; return the base with them.
+
+    Each (dataset, candidate) score is appended to the JSON-lines file ``out`` as it is done,
+    so a killed run resumes where it stopped; several processes may each take a share of
+    ``datasets`` with their own ``out`` and :func:`with_cross_scores` merges the files. The folds
+    and model seeds are the ones the base's own search used (``metalab automl build-metabase``
+    with the same ``seed`` and ``cv``), so a candidate's score on its own dataset is its score
+    in the base. A fold fit longer than ``per_fit_time_limit`` seconds fails the candidate.
+    A dataset with more than ``max_rows`` rows is cross-validated on a stratified sample of
+    that many (the matrix ranks candidates; it need not be exact, and it must be affordable).
+    """
+    candidates = candidate_configs(base)
+    path = Path(out)
+    done = set()
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            done.add((row["dataset"], row["candidate"]))
+    for dataset in datasets:
+        todo = [(origin, config) for origin, (_, config) in candidates.items()
+                if (dataset.name, origin) not in done]
+        if not todo:
+            continue
+        start = time.monotonic()
+        X, _ = drop_empty_columns(dataset.X)
+        classes, y = check_target(dataset.y, X.shape[0])
+        if max_rows is not None and len(y) > max_rows:
+            rows = _stratified_sample(y, max_rows, seed)
+            X, y = X.iloc[rows].reset_index(drop=True), y[rows]
+        folds = make_folds(y, cv, seed)
+        dataset_seed = (seed + zlib.crc32(dataset.name.encode())) % 2**31
+        with open(path, "a", encoding="utf-8") as handle:
+            for origin, config in todo:
+                result = evaluate_config(config, X, y, folds, n_classes=len(classes),
+                                         time_limit=per_fit_time_limit, seed=dataset_seed)
+                row = {"dataset": dataset.name, "candidate": origin,
+                       "score": round(result.score, 6) if result.ok else 0.0,
+                       "status": result.status, "seconds": round(result.seconds, 3)}
+                handle.write(json.dumps(row) + "\n")
+                handle.flush()
+        log(f"{dataset.name}: {len(todo)} candidates in {time.monotonic() - start:.1f} s")
+    return with_cross_scores(base, [path])
+
+
+def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` row indices, each class in proportion but keeping at least ``min(3, count)``
+    rows of it (so 3-fold stratified CV still sees every class)."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    quota = np.maximum(np.minimum(counts, 3), np.floor(counts * size / len(y)).astype(int))
+    rows = [rng.choice(np.flatnonzero(y == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(rows))
+
+
+def with_cross_scores(base: MetaBase, files: Iterable[str | os.PathLike[str]]) -> MetaBase:
+    """``base`` with the candidates and their scores read from cross-evaluation files."""
+    scores: dict[str, dict[str, float]] = {}
+    for file in files:
+        for line in Path(file).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            scores.setdefault(row["dataset"], {})[row["candidate"]] = float(row["score"])
+    return base.with_cross(candidate_configs(base), scores)
+
+
+def _normalised(scores: np.ndarray) -> np.ndarray:
+    """Per column (dataset): (s - median) / (best - median), clipped to [0, 1]."""
+    median = np.median(scores, axis=0)
+    span = scores.max(axis=0) - median
+    span = np.where(span > 0, span, 1.0)
+    return np.clip((scores - median) / span, 0.0, 1.0)
+
+
+def portfolio_configs(
+    metafeatures: Mapping[str, float],
+    base: MetaBase,
+    *,
+    size: int = 10,
+    k: int = 10,
+    exclude_groups: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """A greedy portfolio of ``size`` cross-evaluated candidates for the ``k`` nearest datasets.
+
+    Candidates from the excluded groups are left out as well as those groups' datasets (so a
+    leave-one-group-out run never sees its own group). An empty list when ``base`` has no
+    cross-evaluation.
+    """
+    excluded = set(exclude_groups)
+    if not base.cross_scores:
+        return []
+    neighbours = [record for record, _ in nearest_datasets(
+        metafeatures, base, k=len(base.records), exclude_groups=excluded)
+        if record.name in base.cross_scores][:k]
+    origins = [o for o, (group, _) in base.candidates.items() if group not in excluded]
+    if not neighbours or not origins:
+        return []
+    matrix = np.array([[base.cross_scores[r.name].get(o, 0.0) for r in neighbours]
+                       for o in origins])
+    gain = _normalised(matrix)
+    chosen: list[int] = []
+    reached = np.zeros(len(neighbours))
+    for _ in range(min(size, len(origins))):
+        totals = np.maximum(gain, reached).sum(axis=1)
+        means = matrix.mean(axis=1)
+        totals[chosen] = -np.inf
+        means[chosen] = -np.inf
+        # most coverage first; once every neighbour is covered, the best mean score
+        best = max(range(len(origins)), key=lambda i: (round(totals[i], 9), means[i], -i))
+        chosen.append(best)
+        reached = np.maximum(reached, gain[best])
+    return [dict(base.candidates[origins[i]][1]) for i in chosen]
