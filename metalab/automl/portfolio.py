@@ -34,7 +34,7 @@ from .evaluate import evaluate_config, make_folds
 from .metabase import MetaBase
 from .warmstart import nearest_datasets
 
-__all__ = ["candidate_configs", "cross_evaluate", "portfolio_configs"]
+__all__ = ["candidate_configs", "cross_evaluate", "portfolio_configs", "with_cross_scores"]
 
 
 def _key(config: Mapping[str, Any]) -> str:
