@@ -303,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS,
                         help="rank among these (default: the protocol's five); e.g. warm-explore "
                         "in place of warm to rank the experiment")
+    report.add_argument("--split-warm", action="store_true",
+                        help="count warm rows of the nearest-datasets warm start (before "
+                        "2026-12-02, or warmstart nearest) as warm-nearest, beside the portfolio's")
     report.add_argument("--md", help="write the tables here")
     report.add_argument("--plot", help="write the mean-rank-over-budget plot here (PNG)")
     report.add_argument("--plot-time", help="write the rank-over-time plot of the searches here (PNG)")

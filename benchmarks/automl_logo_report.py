@@ -17,12 +17,20 @@ import pandas as pd
 from automl_logo import ALL_METHODS, BUDGET_FREE, LABELS
 
 
-def load_rows(paths: list[str]) -> pd.DataFrame:
+def load_rows(paths: list[str], *, split_warm: bool = False) -> pd.DataFrame:
     """The rows of the JSON-lines files, in order; a later row replaces an earlier one for the
     same dataset, method and budget, so a rerun of one method (say the warm start with a
-    rebuilt base, in its own file given last) is reported beside the others' rows."""
+    rebuilt base, in its own file given last) is reported beside the others' rows.
+
+    With ``split_warm``, warm rows of the nearest-datasets warm start (those that say
+    ``"warmstart": "nearest"``, and those from before 2026-12-02, which do not say) count as
+    method ``warm-nearest``, so they stand beside the portfolio's instead of being replaced."""
     rows = pd.DataFrame([json.loads(line) for path in paths
                          for line in Path(path).read_text().splitlines() if line.strip()])
+    if split_warm:
+        kind = rows["warmstart"] if "warmstart" in rows else pd.Series(None, index=rows.index)
+        nearest = (rows["method"] == "warm") & (kind.isna() | (kind == "nearest"))
+        rows.loc[nearest, "method"] = "warm-nearest"
     rows["budget"] = pd.to_numeric(rows["budget"], errors="coerce")
     before = len(rows)
     rows = (rows.assign(budget_key=rows["budget"].fillna(-1))
@@ -116,7 +124,7 @@ def pairwise_table(wide: pd.DataFrame) -> str:
 def command_report(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import keel_manifest
 
-    rows = load_rows(args.runs)
+    rows = load_rows(args.runs, split_warm=args.split_warm)
     rows = rows[rows["method"].isin(args.methods)].reset_index(drop=True)
     warm_method = next((m for m in args.methods if m.startswith("warm")), "warm")
     # A method that produced no model (an AutoClassifier before the majority-class fallback)

@@ -23,12 +23,13 @@ import sys
 import numpy as np
 
 from metalab.automl import load_metabase
-from metalab.automl.portfolio import _key, portfolio_configs
+from metalab.automl.portfolio import portfolio_configs
+from metalab.automl.space import config_key
 from metalab.automl.warmstart import nearest_datasets
 
 
 def _picks_scores(picks: list[dict], origin_of: dict[str, str], row: dict[str, float]) -> np.ndarray:
-    return np.array([row.get(origin_of[_key(c)], 0.0) for c in picks])
+    return np.array([row.get(origin_of[config_key(c)], 0.0) for c in picks])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--neighbours", type=int, nargs="+", default=[5, 10, 20, 40, 1000])
     args = parser.parse_args(argv)
     base = load_metabase(args.metabase)
-    origin_of = {_key(c): o for o, (_, c) in base.candidates.items()}
+    origin_of = {config_key(c): o for o, (_, c) in base.candidates.items()}
     results: dict[str, list[np.ndarray]] = {}
     for record in base.records:
         row = base.cross_scores.get(record.name)

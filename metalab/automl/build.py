@@ -27,7 +27,14 @@ from .metafeatures import compute_metafeatures
 from .search import make_sampler, run_search
 from .space import DEFAULT_CONFIG
 
-__all__ = ["build_metabase", "build_metabase_parallel"]
+__all__ = ["build_metabase", "build_metabase_parallel", "dataset_seed"]
+
+
+def dataset_seed(seed: int, name: str) -> int:
+    """The seed of one dataset's search (sampler and models): ``seed`` shifted by a hash of
+    the dataset's name, so that the random start-up trials differ between datasets. The
+    cross-evaluation reuses it, so a candidate is refit on its own dataset as the base was."""
+    return (seed + zlib.crc32(name.encode())) % 2**31
 
 
 def build_metabase(
@@ -68,12 +75,11 @@ def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
     added = []
     for dataset in datasets:
         name = STUDY_PREFIX + dataset.name
-        # A seed per dataset, so the random start-up trials differ between datasets.
-        dataset_seed = (seed + zlib.crc32(dataset.name.encode())) % 2**31
+        search_seed = dataset_seed(seed, dataset.name)
         try:
             study = optuna.create_study(
                 study_name=name, storage=rdb, direction="maximize",
-                sampler=make_sampler("tpe", dataset_seed), load_if_exists=False,
+                sampler=make_sampler("tpe", search_seed), load_if_exists=False,
             )
         except optuna.exceptions.DuplicatedStudyError:
             log(f"{dataset.name}: already in the base (or claimed by another worker), skipped")
@@ -87,7 +93,7 @@ def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
         study.set_user_attr("shape", [int(X.shape[0]), int(X.shape[1])])
         result = run_search(
             X, y, make_folds(y, cv, seed), n_classes=len(classes), time_budget=time_budget,
-            seed=dataset_seed, enqueue=[DEFAULT_CONFIG], per_fit_time_limit=per_fit_time_limit,
+            seed=search_seed, enqueue=[DEFAULT_CONFIG], per_fit_time_limit=per_fit_time_limit,
             n_trials=n_trials, keep_best=1, study=study,
         )
         study.set_user_attr("complete", True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,16 +28,14 @@ from typing import Any
 import numpy as np
 
 from ._tabular import check_target, drop_empty_columns
+from .build import dataset_seed
 from .datasets import TabularDataset
 from .evaluate import evaluate_config, make_folds
-from .metabase import MetaBase
+from .metabase import DatasetRecord, MetaBase
+from .space import config_key
 from .warmstart import nearest_datasets
 
 __all__ = ["candidate_configs", "cross_evaluate", "portfolio_configs", "with_cross_scores"]
-
-
-def _key(config: Mapping[str, Any]) -> str:
-    return json.dumps(dict(sorted(config.items())), sort_keys=True)
 
 
 def candidate_configs(base: MetaBase, *, per_group: int = 2) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -50,22 +47,21 @@ def candidate_configs(base: MetaBase, *, per_group: int = 2) -> dict[str, tuple[
     """
     seen: set[str] = set()
     candidates: dict[str, tuple[str, dict[str, Any]]] = {}
-    by_group: dict[str, list[Any]] = {}
+    by_group: dict[str, list[DatasetRecord]] = {}
     for record in base.records:
         if record.configs:
             by_group.setdefault(record.group, []).append(record)
     for group, records in by_group.items():
-        families: set[str] = set()
+        chosen: list[DatasetRecord] = []
         for new_family_only in (True, False):
             for record in records:
                 config = record.configs[0][1]
-                family = config.get("classifier", "")
-                if (sum(c[0] == group for c in candidates.values()) >= per_group
-                        or _key(config) in seen or (new_family_only and family in families)):
-                    continue
-                seen.add(_key(config))
-                families.add(family)
-                candidates[record.name] = (group, dict(config))
+                families = {r.configs[0][1].get("classifier") for r in chosen}
+                if (len(chosen) < per_group and config_key(config) not in seen
+                        and not (new_family_only and config.get("classifier") in families)):
+                    seen.add(config_key(config))
+                    chosen.append(record)
+        candidates.update((r.name, (group, dict(r.configs[0][1]))) for r in chosen)
     return candidates
 
 
@@ -87,7 +83,7 @@ def cross_evaluate(
     ``datasets`` with their own ``out`` and :func:`with_cross_scores` merges the files. The folds
     and model seeds are the ones the base's own search used (``metalab automl build-metabase``
     with the same ``seed`` and ``cv``), so a candidate's score on its own dataset is its score
-    in the base. A fold fit longer than ``per_fit_time_limit`` seconds fails the candidate.
+    in the base (up to solver round-off). A fold fit longer than ``per_fit_time_limit`` seconds fails the candidate.
     A dataset with more than ``max_rows`` rows is cross-validated on a stratified sample of
     that many (the matrix ranks candidates; it need not be exact, and it must be affordable).
     """
@@ -110,11 +106,11 @@ def cross_evaluate(
             rows = _stratified_sample(y, max_rows, seed)
             X, y = X.iloc[rows].reset_index(drop=True), y[rows]
         folds = make_folds(y, cv, seed)
-        dataset_seed = (seed + zlib.crc32(dataset.name.encode())) % 2**31
+        search_seed = dataset_seed(seed, dataset.name)
         with open(path, "a", encoding="utf-8") as handle:
             for origin, config in todo:
                 result = evaluate_config(config, X, y, folds, n_classes=len(classes),
-                                         time_limit=per_fit_time_limit, seed=dataset_seed)
+                                         time_limit=per_fit_time_limit, seed=search_seed)
                 row = {"dataset": dataset.name, "candidate": origin,
                        "score": round(result.score, 6) if result.ok else 0.0,
                        "status": result.status, "seconds": round(result.seconds, 3)}
@@ -178,15 +174,14 @@ def portfolio_configs(
     matrix = np.array([[base.cross_scores[r.name].get(o, 0.0) for r in neighbours]
                        for o in origins])
     gain = _normalised(matrix)
+    means = matrix.mean(axis=1)
     chosen: list[int] = []
     reached = np.zeros(len(neighbours))
     for _ in range(min(size, len(origins))):
         totals = np.maximum(gain, reached).sum(axis=1)
-        means = matrix.mean(axis=1)
-        totals[chosen] = -np.inf
-        means[chosen] = -np.inf
         # most coverage first; once every neighbour is covered, the best mean score
-        best = max(range(len(origins)), key=lambda i: (round(totals[i], 9), means[i], -i))
+        best = max((i for i in range(len(origins)) if i not in chosen),
+                   key=lambda i: (round(totals[i], 9), means[i], -i))
         chosen.append(best)
         reached = np.maximum(reached, gain[best])
     return [dict(base.candidates[origins[i]][1]) for i in chosen]

@@ -17,6 +17,7 @@ gradient boosting. Every model runs on one thread (``n_jobs=1``).
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "FAMILIES",
     "build_pipeline",
     "config_distributions",
+    "config_key",
     "suggest_config",
     "validate_config",
 ]
@@ -77,6 +79,11 @@ def suggest_config(trial: optuna.Trial) -> dict[str, Any]:
         trial.suggest_float("hist_gb:l2_regularization", 1e-8, 1.0, log=True)
         trial.suggest_categorical("hist_gb:class_weight", ("none", "balanced"))
     return dict(trial.params)
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """A text that two configurations share exactly when they are equal (to find repeats)."""
+    return json.dumps(dict(config), sort_keys=True)
 
 
 def _replay(config: Mapping[str, Any]) -> optuna.trial.FixedTrial:

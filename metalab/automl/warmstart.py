@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .metabase import DatasetRecord, MetaBase
+from .space import config_key
 
 __all__ = ["nearest_datasets", "warmstart_configs"]
 
@@ -67,7 +68,7 @@ def warmstart_configs(
     seen: set[str] = set()
     for record, _ in nearest_datasets(metafeatures, base, k=k, exclude_groups=exclude_groups):
         for _, config in record.configs[:per_dataset]:
-            key = repr(sorted(config.items()))
+            key = config_key(config)
             if key not in seen:
                 seen.add(key)
                 configs.append(dict(config))

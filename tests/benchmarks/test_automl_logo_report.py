@@ -58,3 +58,21 @@ def test_warm_versus_cold_names_the_experiment_when_it_stands_in_for_the_warm_st
     text = warm_versus_cold(wide, "warm-explore")
     assert text.startswith("(a') vs (b): 1 wins, 1 ties, 0 losses")
     assert "test of (a') > (b)" in text
+
+
+def test_split_warm_keeps_the_nearest_datasets_warm_rows_beside_the_portfolios(tmp_path):
+    old = _write(tmp_path / "old.jsonl", [  # before 2026-12-02: no "warmstart" field
+        {"dataset": "d1", "method": "warm", "budget": 10, "test_balanced_accuracy": 0.5},
+        {"dataset": "d1", "method": "cold", "budget": 10, "test_balanced_accuracy": 0.6},
+    ])
+    new = _write(tmp_path / "new.jsonl", [
+        {"dataset": "d1", "method": "warm", "budget": 10, "test_balanced_accuracy": 0.9,
+         "warmstart": "portfolio"},
+        {"dataset": "d2", "method": "warm", "budget": 10, "test_balanced_accuracy": 0.7,
+         "warmstart": "nearest"},
+    ])
+    assert len(load_rows([old, new])) == 3  # the portfolio's row replaces the old warm row
+    rows = load_rows([old, new], split_warm=True).set_index(["dataset", "method"])
+    assert rows["test_balanced_accuracy"].to_dict() == {
+        ("d1", "warm-nearest"): 0.5, ("d1", "cold"): 0.6, ("d1", "warm"): 0.9,
+        ("d2", "warm-nearest"): 0.7}
