@@ -17,7 +17,9 @@ training part and is scored by balanced accuracy on the test part. Methods:
               3-fold CV balanced accuracy on the training part refit on all of it
 
 Ranks are per dataset and budget among the five (1 = best, ties averaged); (d) and (e) do
-not depend on the budget and are ranked at each one.
+not depend on the budget and are ranked at each one. ``--seed S`` draws another train/test
+split (and seeds the methods with S); the report averages a dataset's test scores over the
+seeds every method ran before ranking, so repeated splits cut the single split's ties and noise.
 
 Run on one core (results are appended to a JSON-lines file; a rerun skips what is there):
 
@@ -232,7 +234,7 @@ def command_run(args: argparse.Namespace) -> int:
     if out.is_file():
         for line in out.read_text().splitlines():
             row = json.loads(line)
-            done.add((row["dataset"], row["method"], row["budget"]))
+            done.add((row["dataset"], row["method"], row["budget"], row.get("seed", 0)))
     base = load_metabase(args.metabase)
     methods = [m for m in args.methods if m != "flaml" or _has_flaml()]
     machine = f"{platform.machine()} {_cpu_model()} python {platform.python_version()}"
@@ -242,7 +244,7 @@ def command_run(args: argparse.Namespace) -> int:
         jobs = [(m, None) for m in methods if m in BUDGET_FREE]
         jobs += [(m, b) for b in args.budgets for m in methods if m not in BUDGET_FREE]
         for method, budget in jobs:
-            key = (dataset.name, method, budget)
+            key = (dataset.name, method, budget, args.seed)
             if key in done:
                 continue
             try:

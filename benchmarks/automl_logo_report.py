@@ -19,8 +19,9 @@ from automl_logo import ALL_METHODS, BUDGET_FREE, LABELS
 
 def load_rows(paths: list[str], *, split_warm: bool = False) -> pd.DataFrame:
     """The rows of the JSON-lines files, in order; a later row replaces an earlier one for the
-    same dataset, method and budget, so a rerun of one method (say the warm start with a
-    rebuilt base, in its own file given last) is reported beside the others' rows.
+    same dataset, method, budget and seed (the seed of the train/test split), so a rerun of one
+    method (say the warm start with a rebuilt base, in its own file given last) is reported
+    beside the others' rows, and runs with other seeds add repeats.
 
     With ``split_warm``, warm rows of the nearest-datasets warm start (those that say
     ``"warmstart": "nearest"``, and those from before 2026-12-02, which do not say) count as
@@ -32,25 +33,35 @@ def load_rows(paths: list[str], *, split_warm: bool = False) -> pd.DataFrame:
         nearest = (rows["method"] == "warm") & (kind.isna() | (kind == "nearest"))
         rows.loc[nearest, "method"] = "warm-nearest"
     rows["budget"] = pd.to_numeric(rows["budget"], errors="coerce")
+    rows["seed"] = pd.to_numeric(rows["seed"], errors="coerce").fillna(0).astype(int) \
+        if "seed" in rows else 0
     before = len(rows)
     rows = (rows.assign(budget_key=rows["budget"].fillna(-1))
-            .drop_duplicates(["dataset", "method", "budget_key"], keep="last")
+            .drop_duplicates(["dataset", "method", "budget_key", "seed"], keep="last")
             .drop(columns="budget_key").reset_index(drop=True))
     if len(rows) < before:
         print(f"{before - len(rows)} row(s) replaced by a later file's row for the same dataset, "
-              "method and budget")
+              "method, budget and seed")
     return rows
 
 
+def _per_dataset(at: pd.DataFrame, values: str) -> pd.DataFrame:
+    """One row per dataset, one column per method: ``values`` averaged over the split seeds
+    that every method ran on that dataset (a seed some method lacks is left out, so that
+    every method is scored on the same test splits)."""
+    wide = at.pivot_table(index=["dataset", "seed"], columns="method", values=values).dropna()
+    return wide.groupby(level="dataset").mean()
+
+
 def ranks(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, budget, method) with the test score and its rank among methods."""
+    """One row per (dataset, budget, method) with the test score (the mean over the split
+    seeds every method ran) and its rank among methods."""
     budgets = sorted(b for b in rows["budget"].dropna().unique())
     free = rows[rows["budget"].isna()]
     table = []
     for budget in budgets:
         at = pd.concat([rows[rows["budget"] == budget], free.assign(budget=budget)])
-        wide = at.pivot_table(index="dataset", columns="method", values="test_balanced_accuracy")
-        wide = wide.dropna()  # only datasets where every method has a score
+        wide = _per_dataset(at, "test_balanced_accuracy")  # datasets where every method scored
         ranked = wide.rank(axis=1, ascending=False, method="average")
         for dataset in wide.index:
             for method in wide.columns:
@@ -70,20 +81,22 @@ def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.Da
         return pd.DataFrame()
     runs = runs[runs["history"].apply(lambda h: isinstance(h, list))]
     methods = sorted(runs["method"].unique(), key=ALL_METHODS.index)
-    complete = runs.groupby("dataset")["method"].nunique() == len(methods)
+    complete = runs.groupby(["dataset", "seed"])["method"].nunique() == len(methods)
     times = np.geomspace(budget / 100, budget, points)
     ranks_sum = np.zeros((points, len(methods)))
-    datasets = complete[complete].index
-    for dataset in datasets:
+    runs_done = complete[complete].index  # (dataset, seed) pairs every method ran
+    for dataset, seed in runs_done:
         best = np.full((points, len(methods)), -np.inf)
         for j, method in enumerate(methods):
-            (history,) = runs[(runs["dataset"] == dataset) & (runs["method"] == method)]["history"]
+            (history,) = runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)
+                              & (runs["method"] == method)]["history"]
             for seconds, score in history:
                 if score is not None:
                     best[times >= seconds, j] = np.maximum(best[times >= seconds, j], score)
         ranks_sum += pd.DataFrame(best).rank(axis=1, ascending=False, method="average").to_numpy()
-    return pd.DataFrame(ranks_sum / max(len(datasets), 1), index=times, columns=methods).rename_axis(
-        f"{len(datasets)} datasets")
+    datasets = runs_done.get_level_values("dataset").nunique()
+    return pd.DataFrame(ranks_sum / max(len(runs_done), 1), index=times, columns=methods).rename_axis(
+        f"{datasets} datasets" + (f", {len(runs_done)} runs" if len(runs_done) > datasets else ""))
 
 
 def warm_versus_cold(wide: pd.DataFrame, warm_method: str = "warm") -> str:
@@ -105,6 +118,27 @@ def warm_versus_cold(wide: pd.DataFrame, warm_method: str = "warm") -> str:
             f"wins, {100 * (wins + ties) / n:.0f}% wins or ties); (b) scores 1.0 on {ceiling} "
             f"datasets, so at most {100 * (n - ceiling) / n:.0f}% strict wins are possible; "
             f"one-sided Wilcoxon signed-rank test of {a} > (b): p = {shown}")
+
+
+def cv_versus_test(at: pd.DataFrame, warm_method: str = "warm") -> str:
+    """How the test split's verdict on (a) vs (b) follows the cross-validated one: per dataset,
+    the sign of (a) - (b) on the final ensemble's CV balanced accuracy (what the search
+    optimises, on the training part only) against its sign on the test split. When CV says
+    (a) is better on few more datasets than the test does, the strict-win share is bounded by
+    the search, not by noise in the test split."""
+    pair = at[at["method"].isin([warm_method, "cold"])]
+    if "cv_ensemble" not in pair or pair["cv_ensemble"].isna().all():
+        return ""
+    cv = _per_dataset(pair, "cv_ensemble")
+    test = _per_dataset(pair, "test_balanced_accuracy").loc[cv.index]
+    cv_sign = np.sign((cv[warm_method] - cv["cold"]).round(9))
+    test_sign = np.sign((test[warm_method] - test["cold"]).round(9))
+    a = LABELS[warm_method].split(" ")[0]
+    counts = {s: int((cv_sign == s).sum()) for s in (1, 0, -1)}
+    agree = {s: int(((cv_sign == s) & (test_sign == s)).sum()) for s in (1, -1)}
+    return (f"On CV balanced accuracy (training part) {a} > (b) on {counts[1]} datasets, = on "
+            f"{counts[0]}, < on {counts[-1]} of {len(cv)}; the test split agrees on {agree[1]} of "
+            f"the {counts[1]} and {agree[-1]} of the {counts[-1]}")
 
 
 def pairwise_table(wide: pd.DataFrame) -> str:
@@ -139,7 +173,9 @@ def command_report(args: argparse.Namespace) -> int:
     lines = []
     for budget, part in table.groupby("budget"):
         n = part["dataset"].nunique()
-        lines.append(f"\n### Budget {budget:g} s per dataset ({n} datasets)\n")
+        seeds = sorted(rows.loc[(rows["budget"] == budget) & rows["dataset"].isin(part["dataset"]), "seed"].unique())
+        repeats = f", test scores averaged over split seeds {seeds}" if len(seeds) > 1 else ""
+        lines.append(f"\n### Budget {budget:g} s per dataset ({n} datasets{repeats})\n")
         lines.append("| method | mean rank | mean balanced accuracy |")
         lines.append("| --- | --- | --- |")
         summary = part.groupby("method").agg(rank=("rank", "mean"), score=("score", "mean"))
@@ -149,6 +185,9 @@ def command_report(args: argparse.Namespace) -> int:
         wide = part.pivot(index="dataset", columns="method", values="score")
         if {warm_method, "cold"} <= set(wide.columns):
             lines.append("\n" + warm_versus_cold(wide, warm_method))
+            cv_line = cv_versus_test(rows[rows["budget"] == budget], warm_method)
+            if cv_line:
+                lines.append("\n" + cv_line)
         lines.append("\n" + pairwise_table(wide))
     text = "\n".join(lines) + "\n"
     print(text)

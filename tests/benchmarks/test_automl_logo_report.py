@@ -76,3 +76,36 @@ def test_split_warm_keeps_the_nearest_datasets_warm_rows_beside_the_portfolios(t
     assert rows["test_balanced_accuracy"].to_dict() == {
         ("d1", "warm-nearest"): 0.5, ("d1", "cold"): 0.6, ("d1", "warm"): 0.9,
         ("d2", "warm-nearest"): 0.7}
+
+
+def test_rows_of_other_split_seeds_are_repeats_averaged_over_the_seeds_every_method_ran(tmp_path):
+    from automl_logo_report import ranks
+
+    rows = load_rows([_write(tmp_path / "s.jsonl", [
+        {"dataset": "d1", "method": "warm", "budget": 10, "seed": 0, "test_balanced_accuracy": 0.9},
+        {"dataset": "d1", "method": "cold", "budget": 10, "seed": 0, "test_balanced_accuracy": 0.9},
+        {"dataset": "d1", "method": "warm", "budget": 10, "seed": 1, "test_balanced_accuracy": 0.8},
+        {"dataset": "d1", "method": "cold", "budget": 10, "seed": 1, "test_balanced_accuracy": 0.6},
+        {"dataset": "d1", "method": "warm", "budget": 10, "seed": 2, "test_balanced_accuracy": 0.1},
+    ])])
+    assert len(rows) == 5  # another seed is not a rerun: nothing replaced
+    table = ranks(rows).set_index("method")
+    # seed 2 has no cold row, so it is left out: warm (0.9 + 0.8) / 2 against cold (0.9 + 0.6) / 2
+    assert table.loc["warm", "score"] == pytest.approx(0.85)
+    assert table.loc["cold", "score"] == pytest.approx(0.75)
+    assert table.loc["warm", "rank"] == 1.0 and table.loc["cold", "rank"] == 2.0
+
+
+def test_cv_versus_test_reports_where_the_test_split_follows_the_cross_validated_sign():
+    from automl_logo_report import cv_versus_test
+
+    at = pd.DataFrame([
+        {"dataset": d, "seed": 0, "method": m, "cv_ensemble": cv, "test_balanced_accuracy": te}
+        for d, (cw, cc, tw, tc) in {"d1": (0.9, 0.8, 0.9, 0.8), "d2": (0.9, 0.8, 0.7, 0.8),
+                                    "d3": (0.7, 0.8, 0.9, 0.8), "d4": (0.8, 0.8, 0.8, 0.8)}.items()
+        for m, cv, te in (("warm", cw, tw), ("cold", cc, tc))])
+    text = cv_versus_test(at)
+    assert text.startswith("On CV balanced accuracy (training part) (a) > (b) on 2 datasets, = on 1, "
+                           "< on 1 of 4")
+    assert text.endswith("the test split agrees on 1 of the 2 and 0 of the 1")
+    assert cv_versus_test(at.drop(columns="cv_ensemble")) == ""
