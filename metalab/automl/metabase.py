@@ -5,7 +5,9 @@ Two forms, one reader:
 * **An Optuna storage** (what ``metalab automl build-metabase`` fills): one study per dataset,
   named ``metalab:<dataset>``, whose user attributes hold ``metafeatures`` (a dict), ``group``
   and ``complete`` (set once its search finished), and whose trials are every configuration
-  evaluated, with its cross-validated balanced accuracy (failed ones with state FAIL). A plain
+  evaluated, with its cross-validated balanced accuracy (failed ones with state FAIL); once
+  ``metalab automl cross-evaluate --write <the storage>`` has run, also ``cross_candidate``
+  (the dataset's configuration if it is a candidate) and ``cross_scores``. A plain
   file path means an SQLite file; any database URL Optuna accepts works (PostgreSQL, MySQL) for
   several machines. Several worker processes may fill one storage at once: a worker claims a
   dataset by creating its study, which the database lets only one of them do.
@@ -39,6 +41,7 @@ __all__ = [
     "load_metabase",
     "open_storage",
     "storage_url",
+    "store_cross",
 ]
 
 STUDY_PREFIX = "metalab:"
@@ -161,6 +164,8 @@ class MetaBase:
         """Read every complete dataset study of an Optuna storage."""
         storage = open_storage(url, create=False)
         records = []
+        candidates: dict[str, tuple[str, dict[str, Any]]] = {}
+        cross: dict[str, dict[str, float]] = {}
         try:
             summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
         except Exception as error:  # any driver or SQL error means the base is unusable
@@ -172,15 +177,18 @@ class MetaBase:
             study = optuna.load_study(study_name=summary.study_name, storage=storage)
             done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
             done = sorted(done, key=lambda t: (-float(t.value), t.number))
-            records.append(
-                DatasetRecord(
-                    name=summary.study_name[len(STUDY_PREFIX):],
-                    group=str(attrs.get("group", summary.study_name)),
-                    metafeatures={k: float(v) for k, v in attrs["metafeatures"].items()},
-                    configs=tuple((float(t.value), dict(t.params)) for t in done),
-                )
+            record = DatasetRecord(
+                name=summary.study_name[len(STUDY_PREFIX):],
+                group=str(attrs.get("group", summary.study_name)),
+                metafeatures={k: float(v) for k, v in attrs["metafeatures"].items()},
+                configs=tuple((float(t.value), dict(t.params)) for t in done),
             )
-        return cls(tuple(records), url)
+            records.append(record)
+            if attrs.get("cross_candidate"):
+                candidates[record.name] = (record.group, dict(attrs["cross_candidate"]))
+            if attrs.get("cross_scores"):
+                cross[record.name] = {o: float(v) for o, v in attrs["cross_scores"].items()}
+        return cls(tuple(records), url, {}, candidates, cross)
 
 
 def storage_url(spec: str | os.PathLike[str]) -> str:
@@ -220,6 +228,33 @@ def open_storage(spec: str | os.PathLike[str], *, create: bool = True) -> optuna
             "check the URL, the database driver and that the server is reachable, or use "
             "metabase=None for a cold start"
         ) from error
+
+
+def store_cross(base: MetaBase, spec: str | os.PathLike[str]) -> None:
+    """Write ``base``'s cross-evaluation into the Optuna storage at ``spec`` (the one ``base``
+    was read from), so that the storage itself warm-starts with a portfolio: each dataset
+    study gets the user attributes ``cross_candidate`` (its configuration if it is a
+    candidate, else None) and ``cross_scores`` (candidate -> score on it, else None).
+
+    Raises:
+        MetabaseError: the storage cannot be opened, or lacks a study for one of ``base``'s
+            datasets (write a ``.json`` export instead).
+    """
+    storage = open_storage(spec, create=False)
+    names = {r.name for r in base.records} | set(base.candidates) | set(base.cross_scores)
+    study_ids = {}
+    for name in sorted(names):
+        try:
+            study_ids[name] = storage.get_study_id_from_name(STUDY_PREFIX + name)
+        except KeyError:
+            raise MetabaseError(
+                f"the storage {storage_url(spec)} has no study for dataset {name!r}; write the "
+                "cross-evaluation to the storage the base was built in, or to a .json export"
+            ) from None
+    for name, study_id in study_ids.items():
+        candidate = base.candidates.get(name)
+        storage.set_study_user_attr(study_id, "cross_candidate", dict(candidate[1]) if candidate else None)
+        storage.set_study_user_attr(study_id, "cross_scores", base.cross_scores.get(name))
 
 
 def load_metabase(spec: str | os.PathLike[str] | MetaBase) -> MetaBase:

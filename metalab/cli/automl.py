@@ -5,7 +5,7 @@ Examples::
     metalab automl build-metabase --keel-root ../shared/data/keel --storage keel.db --budget 15
     metalab automl export-metabase --storage keel.db --out metalab/automl/default_metabase.json
     metalab automl cross-evaluate --metabase keel.json --keel-root ../shared/data/keel \
-        --scores cross.jsonl --write keel_cross.json
+        --scores cross.jsonl --write keel_cross.json     # or --write keel.db (the storage)
     metalab automl fit data.csv --target label --budget 60 --out runs/automl/data
     metalab automl metafeatures data.csv --target label
 """
@@ -65,7 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "of a base (the candidates) on every dataset of a corpus, appending each score to "
         "--scores as it is done (a rerun resumes; N processes can each take --shard K/N with "
         "their own --scores file); with --write, save the base with the candidates and every "
-        "score of --scores and --merge as a JSON export, whose warm start is then a portfolio.",
+        "score of --scores and --merge as a JSON export or into the Optuna storage the base was "
+        "built in; the base's warm start is then a portfolio.",
     )
     cross.add_argument("--metabase", required=True,
                        help="'default', a JSON export, an SQLite file or a database URL")
@@ -79,7 +80,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="evaluate nothing; only --write the base with the scores")
     cross.add_argument("--merge", nargs="+", default=[], metavar="FILE",
                        help="more score files (other shards) to include in --write")
-    cross.add_argument("--write", metavar="OUT.json", help="write the base with the scores here")
+    cross.add_argument("--write", metavar="OUT",
+                       help="write the base with the scores here: a .json export, or the Optuna "
+                            "storage (path or URL) the base was built in")
     cross.add_argument("--cv", type=int, default=3, help="cross-validation folds (as the base's)")
     cross.add_argument("--seed", type=int, default=0, help="seed (as the base's)")
     cross.add_argument("--per-fit-limit", type=float, default=5.0,
@@ -155,12 +158,14 @@ def run_export(args: argparse.Namespace) -> int:
     }
     base.to_json(args.out, top=args.top, info=info)
     size = Path(args.out).stat().st_size
-    print(f"wrote {len(base)} dataset(s), top {args.top} configs each, to {args.out} ({size} bytes)")
+    crossed = f", {len(base.candidates)} cross-evaluated candidates" if base.candidates else ""
+    print(f"wrote {len(base)} dataset(s), top {args.top} configs each{crossed}, to {args.out} "
+          f"({size} bytes)")
     return 0
 
 
 def run_cross(args: argparse.Namespace) -> int:
-    from metalab.automl.metabase import load_metabase
+    from metalab.automl.metabase import load_metabase, store_cross
     from metalab.automl.portfolio import cross_evaluate, with_cross_scores
 
     base = load_metabase(args.metabase)
@@ -186,8 +191,11 @@ def run_cross(args: argparse.Namespace) -> int:
         note = (base.info.get("note", "") + " | cross-evaluated "
                 + datetime.now(timezone.utc).strftime("%Y-%m-%d") + ": " + args.note).strip(" |:")
         info = {**base.info, "candidates": len(crossed.candidates), "note": note}
-        crossed.to_json(args.write, top=max((len(r.configs) for r in base.records), default=0),
-                        info=info)
+        if args.write.endswith(".json") and "://" not in args.write:
+            crossed.to_json(args.write, top=max((len(r.configs) for r in base.records), default=0),
+                            info=info)
+        else:
+            store_cross(crossed, args.write)
         scored = sum(len(s) for s in crossed.cross_scores.values())
         print(f"wrote {args.write}: {len(crossed.candidates)} candidates, {scored} scores over "
               f"{len(crossed.cross_scores)} dataset(s)")

@@ -19,6 +19,7 @@ from metalab.automl.portfolio import (
 )
 from metalab.automl.space import validate_config
 from metalab.automl.warmstart import warmstart_configs
+from metalab.errors import MetabaseError
 
 from .conftest import KNN, LOGREG
 
@@ -173,3 +174,36 @@ def test_shipped_base_is_cross_evaluated_on_every_dataset():
     assert len(exact) >= 20
     for origin in exact:
         assert base.cross_scores[origin][origin] == pytest.approx(records[origin].configs[0][0], abs=0.005)
+
+
+def test_cross_evaluation_written_into_the_optuna_storage_gives_that_storage_a_portfolio(
+        keel_root, tmp_path, capsys):
+    from metalab.automl.build import build_metabase
+    from metalab.automl.metabase import store_cross
+    from metalab.cli import main
+
+    storage = tmp_path / "base.db"
+    build_metabase(load_keel_corpus(keel_root, names=["iris", "zoo-3"]), storage,
+                   time_budget=60, n_trials=2, log=lambda _: None)
+    before = load_metabase(storage)
+    assert not before.candidates and not before.cross_scores
+    scores = tmp_path / "scores.jsonl"
+    assert main(["automl", "cross-evaluate", "--metabase", str(storage), "--scores", str(scores),
+                 "--keel-root", str(keel_root), "--datasets", "iris", "zoo-3",
+                 "--write", str(storage)]) == 0
+    after = load_metabase(storage)
+    expected = with_cross_scores(before, [scores])
+    assert after.candidates == expected.candidates and after.candidates
+    assert after.cross_scores == expected.cross_scores
+    assert set(after.cross_scores) == {"iris", "zoo-3"}
+    assert after.records == before.records  # the searches' trials are untouched
+    assert portfolio_configs(after.records[0].metafeatures, after, size=2, k=2)
+    # the JSON export of the storage carries the cross-evaluation along
+    assert main(["automl", "export-metabase", "--storage", str(storage),
+                 "--out", str(tmp_path / "b.json")]) == 0
+    assert f"{len(after.candidates)} cross-evaluated candidates" in capsys.readouterr().out
+    assert load_metabase(tmp_path / "b.json").cross_scores == after.cross_scores
+    # a base with a dataset the storage has no study for is refused, naming it
+    stranger = MetaBase((DatasetRecord("wine", "wine", {"m": 0.0}, ()),))
+    with pytest.raises(MetabaseError, match="no study for dataset 'wine'"):
+        store_cross(stranger, storage)
