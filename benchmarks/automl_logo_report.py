@@ -48,9 +48,11 @@ def load_rows(paths: list[str], *, split_warm: bool = False) -> pd.DataFrame:
 def _per_dataset(at: pd.DataFrame, values: str) -> pd.DataFrame:
     """One row per dataset, one column per method: ``values`` averaged over the split seeds
     that every method ran on that dataset (a seed some method lacks is left out, so that
-    every method is scored on the same test splits)."""
+    every method is scored on the same test splits). Means are rounded to 1e-9: the same
+    scores met in another order of seeds sum to floats a few ulps apart, which would turn a
+    tie into a win or a loss."""
     wide = at.pivot_table(index=["dataset", "seed"], columns="method", values=values).dropna()
-    return wide.groupby(level="dataset").mean()
+    return wide.groupby(level="dataset").mean().round(9)
 
 
 def ranks(rows: pd.DataFrame) -> pd.DataFrame:
@@ -173,8 +175,8 @@ def command_report(args: argparse.Namespace) -> int:
     lines = []
     for budget, part in table.groupby("budget"):
         n = part["dataset"].nunique()
-        seeds = sorted(rows.loc[(rows["budget"] == budget) & rows["dataset"].isin(part["dataset"]), "seed"].unique())
-        repeats = f", test scores averaged over split seeds {seeds}" if len(seeds) > 1 else ""
+        seeds = sorted(int(s) for s in rows.loc[(rows["budget"] == budget) & rows["dataset"].isin(part["dataset"]), "seed"].unique())
+        repeats = f", test scores averaged over split seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""
         lines.append(f"\n### Budget {budget:g} s per dataset ({n} datasets{repeats})\n")
         lines.append("| method | mean rank | mean balanced accuracy |")
         lines.append("| --- | --- | --- |")

@@ -96,6 +96,18 @@ def test_rows_of_other_split_seeds_are_repeats_averaged_over_the_seeds_every_met
     assert table.loc["warm", "rank"] == 1.0 and table.loc["cold", "rank"] == 2.0
 
 
+def test_equal_means_over_seeds_tie_whatever_the_order_of_the_scores():
+    from automl_logo_report import _per_dataset
+
+    scores = (0.1, 0.2, 0.3)  # (0.1 + 0.2) + 0.3 != (0.3 + 0.2) + 0.1 in floats
+    at = pd.DataFrame([{"dataset": "d", "seed": s, "method": m, "test_balanced_accuracy": v}
+                       for m, order in (("warm", scores), ("cold", scores[::-1]))
+                       for s, v in enumerate(order)])
+    wide = _per_dataset(at, "test_balanced_accuracy")
+    assert wide.loc["d", "warm"] == wide.loc["d", "cold"]
+    assert warm_versus_cold(wide).startswith("(a) vs (b): 0 wins, 1 ties, 0 losses")
+
+
 def test_cv_versus_test_reports_where_the_test_split_follows_the_cross_validated_sign():
     from automl_logo_report import cv_versus_test
 
