@@ -11,6 +11,9 @@ within 0.01 of that best. Strategies:
   nearest       candidates from the nearest datasets, nearest first (auto-sklearn 1's idea,
                 restricted to the cross-evaluated candidates so that it can be scored)
   random        candidates in a random order (mean of 20 orders)
+  pool-K        with --pool OTHER: portfolio-K restricted to the candidates of OTHER (a base
+                whose candidates are a subset of this one's, e.g. a smaller --per-group), so
+                that a smaller and a larger candidate pool are scored against the same best
 
     python benchmarks/automl_portfolio_sim.py --metabase metalab/automl/default_metabase.json
 """
@@ -37,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metabase", default="default")
     parser.add_argument("--size", type=int, default=10)
     parser.add_argument("--neighbours", type=int, nargs="+", default=[5, 10, 20, 40, 1000])
+    parser.add_argument("--pool", help="a base whose candidates (a subset) restrict pool-K")
     args = parser.parse_args(argv)
     base = load_metabase(args.metabase)
+    pool = set(load_metabase(args.pool).candidates) if args.pool else set()
+    if pool - set(base.candidates):
+        raise SystemExit(f"--pool has candidates that {args.metabase} lacks: {sorted(pool - set(base.candidates))[:5]}")
     origin_of = {config_key(c): o for o, (_, c) in base.candidates.items()}
     results: dict[str, list[np.ndarray]] = {}
     for record in base.records:
@@ -55,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         for k in args.neighbours:
             picks = portfolio_configs(record.metafeatures, held_out, size=args.size, k=k)
             results.setdefault(f"portfolio-{k}", []).append(regret(_picks_scores(picks, origin_of, row)))
+            if pool:
+                smaller = held_out.with_cross({o: c for o, c in held_out.candidates.items() if o in pool},
+                                              held_out.cross_scores)
+                picks = portfolio_configs(record.metafeatures, smaller, size=args.size, k=k)
+                results.setdefault(f"pool-{k}", []).append(regret(_picks_scores(picks, origin_of, row)))
         near = [r.name for r, _ in nearest_datasets(record.metafeatures, held_out, k=len(held_out))]
         picks = [held_out.candidates[n][1] for n in near if n in held_out.candidates][: args.size]
         results.setdefault("nearest", []).append(regret(_picks_scores(picks, origin_of, row)))

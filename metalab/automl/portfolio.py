@@ -74,6 +74,7 @@ def cross_evaluate(
     cv: int = 3,
     per_fit_time_limit: float = 5.0,
     max_rows: int | None = 1000,
+    per_group: int = 2,
     log: Callable[[str], None] = print,
 ) -> MetaBase:
     """Cross-validate every candidate of ``base`` on every dataset; return the base with them.
@@ -86,8 +87,10 @@ def cross_evaluate(
     in the base (up to solver round-off). A fold fit longer than ``per_fit_time_limit`` seconds fails the candidate.
     A dataset with more than ``max_rows`` rows is cross-validated on a stratified sample of
     that many (the matrix ranks candidates; it need not be exact, and it must be affordable).
+    The candidates are :func:`candidate_configs` with ``per_group``; a run with a larger
+    ``per_group`` on a copy of a smaller one's ``out`` scores only the new candidates.
     """
-    candidates = candidate_configs(base)
+    candidates = candidate_configs(base, per_group=per_group)
     path = Path(out)
     done = set()
     if path.is_file():
@@ -117,7 +120,7 @@ def cross_evaluate(
                 handle.write(json.dumps(row) + "\n")
                 handle.flush()
         log(f"{dataset.name}: {len(todo)} candidates in {time.monotonic() - start:.1f} s")
-    return with_cross_scores(base, [path])
+    return with_cross_scores(base, [path], per_group=per_group)
 
 
 def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
@@ -130,14 +133,16 @@ def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(rows))
 
 
-def with_cross_scores(base: MetaBase, files: Iterable[str | os.PathLike[str]]) -> MetaBase:
-    """``base`` with the candidates and their scores read from cross-evaluation files."""
+def with_cross_scores(base: MetaBase, files: Iterable[str | os.PathLike[str]], *,
+                      per_group: int = 2) -> MetaBase:
+    """``base`` with the candidates (:func:`candidate_configs` with ``per_group``) and their
+    scores read from cross-evaluation files."""
     scores: dict[str, dict[str, float]] = {}
     for file in files:
         for line in Path(file).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             scores.setdefault(row["dataset"], {})[row["candidate"]] = float(row["score"])
-    return base.with_cross(candidate_configs(base), scores)
+    return base.with_cross(candidate_configs(base, per_group=per_group), scores)
 
 
 def _normalised(scores: np.ndarray) -> np.ndarray:

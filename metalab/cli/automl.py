@@ -61,8 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
     cross = actions.add_parser(
         "cross-evaluate", help="score a base's candidate configurations on every dataset",
-        description="Cross-validate the best configuration of up to two datasets of each group "
-        "of a base (the candidates) on every dataset of a corpus, appending each score to "
+        description="Cross-validate the best configuration of up to --per-group (2) datasets of "
+        "each group of a base (the candidates) on every dataset of a corpus, appending each score to "
         "--scores as it is done (a rerun resumes; N processes can each take --shard K/N with "
         "their own --scores file); with --write, save the base with the candidates and every "
         "score of --scores and --merge as a JSON export or into the Optuna storage the base was "
@@ -89,6 +89,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="seconds allowed for one fold's fit; slower candidates score 0")
     cross.add_argument("--max-rows", type=int, default=1000,
                        help="cross-validate larger datasets on a stratified sample of this size")
+    cross.add_argument("--per-group", type=int, default=2,
+                       help="candidates: the best configuration of up to this many datasets of each group")
     cross.add_argument("--note", default="", help="free text added to the export's info")
     cross.set_defaults(func=run_cross)
 
@@ -168,6 +170,8 @@ def run_cross(args: argparse.Namespace) -> int:
     from metalab.automl.metabase import load_metabase, store_cross
     from metalab.automl.portfolio import cross_evaluate, with_cross_scores
 
+    if args.per_group < 1:
+        raise ConfigError(f"--per-group must be at least 1 (candidates per group), got {args.per_group}")
     base = load_metabase(args.metabase)
     files = [Path(args.scores), *map(Path, args.merge)]
     if not args.merge_only:
@@ -182,12 +186,12 @@ def run_cross(args: argparse.Namespace) -> int:
             datasets = datasets[k::n]
         cross_evaluate(base, datasets, args.scores, seed=args.seed, cv=args.cv,
                        per_fit_time_limit=args.per_fit_limit, max_rows=args.max_rows,
-                       log=lambda line: print(line, flush=True))
+                       per_group=args.per_group, log=lambda line: print(line, flush=True))
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise ConfigError(f"no such score file(s): {missing}")
     if args.write:
-        crossed = with_cross_scores(base, files)
+        crossed = with_cross_scores(base, files, per_group=args.per_group)
         note = (base.info.get("note", "") + " | cross-evaluated "
                 + datetime.now(timezone.utc).strftime("%Y-%m-%d") + ": " + args.note).strip(" |:")
         info = {**base.info, "candidates": len(crossed.candidates), "note": note}

@@ -151,6 +151,32 @@ def test_cross_evaluate_command_writes_a_base_with_a_portfolio(keel_root, tmp_pa
     assert "2 candidates, 4 scores" in capsys.readouterr().out
 
 
+def test_a_larger_per_group_scores_only_the_new_candidates_on_a_copy_of_the_smaller_runs_scores(
+        keel_root, tmp_path, capsys):
+    from metalab.cli import main
+
+    base = MetaBase((
+        DatasetRecord("iris", "iris", {"m": 0.0}, ((0.9, dict(LOGREG)),)),
+        DatasetRecord("zoo-3", "zoo", {"m": 1.0}, ((0.9, dict(KNN)),)),
+        DatasetRecord("zoo-x", "zoo", {"m": 2.0}, ((0.9, _forest(20)),)),
+    ))
+    base.to_json(tmp_path / "base.json")
+    common = ["automl", "cross-evaluate", "--metabase", str(tmp_path / "base.json"),
+              "--keel-root", str(keel_root), "--datasets", "iris", "zoo-3"]
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert main([*common, "--scores", str(one), "--per-group", "1"]) == 0
+    assert {json.loads(line)["candidate"] for line in one.read_text().splitlines()} == {"iris", "zoo-3"}
+    two.write_text(one.read_text())
+    out = tmp_path / "crossed.json"
+    assert main([*common, "--scores", str(two), "--per-group", "2", "--write", str(out)]) == 0
+    added = [json.loads(line) for line in two.read_text().splitlines()[4:]]
+    assert sorted((r["dataset"], r["candidate"]) for r in added) == [("iris", "zoo-x"), ("zoo-3", "zoo-x")]
+    assert {c["origin"] for c in json.loads(out.read_text())["candidates"]} == {"iris", "zoo-3", "zoo-x"}
+    assert "3 candidates, 6 scores" in capsys.readouterr().out
+    assert main([*common, "--scores", str(two), "--per-group", "0"]) == 2
+    assert "--per-group must be at least 1" in capsys.readouterr().err
+
+
 def test_shipped_base_is_cross_evaluated_on_every_dataset():
     base = load_metabase("default")
     # every group has a candidate, or its best configuration is a candidate already (letter's
