@@ -133,8 +133,8 @@ def cv_versus_test(at: pd.DataFrame, warm_method: str = "warm") -> str:
         return ""
     cv = _per_dataset(pair, "cv_ensemble")
     test = _per_dataset(pair, "test_balanced_accuracy").loc[cv.index]
-    cv_sign = np.sign((cv[warm_method] - cv["cold"]).round(9))
-    test_sign = np.sign((test[warm_method] - test["cold"]).round(9))
+    cv_sign = np.sign(cv[warm_method] - cv["cold"])  # _per_dataset rounds: equal means subtract to 0
+    test_sign = np.sign(test[warm_method] - test["cold"])
     a = LABELS[warm_method].split(" ")[0]
     counts = {s: int((cv_sign == s).sum()) for s in (1, 0, -1)}
     agree = {s: int(((cv_sign == s) & (test_sign == s)).sum()) for s in (1, -1)}

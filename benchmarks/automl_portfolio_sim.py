@@ -59,12 +59,12 @@ def main(argv: list[str] | None = None) -> int:
             padded = np.concatenate([picks, np.full(args.size - len(picks), picks[-1] if len(picks) else 0.0)])
             return best - np.maximum.accumulate(padded)
 
+        smaller = held_out.with_cross({o: c for o, c in held_out.candidates.items() if o in pool},
+                                      held_out.cross_scores) if pool else None
         for k in args.neighbours:
             picks = portfolio_configs(record.metafeatures, held_out, size=args.size, k=k)
             results.setdefault(f"portfolio-{k}", []).append(regret(_picks_scores(picks, origin_of, row)))
-            if pool:
-                smaller = held_out.with_cross({o: c for o, c in held_out.candidates.items() if o in pool},
-                                              held_out.cross_scores)
+            if smaller is not None:
                 picks = portfolio_configs(record.metafeatures, smaller, size=args.size, k=k)
                 results.setdefault(f"pool-{k}", []).append(regret(_picks_scores(picks, origin_of, row)))
         near = [r.name for r, _ in nearest_datasets(record.metafeatures, held_out, k=len(held_out))]
