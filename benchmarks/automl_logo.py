@@ -50,13 +50,15 @@ import pandas as pd
 METHODS = ("warm", "cold", "random", "flaml", "sklearn")
 # Experiments beside the protocol's five: (a) with TPE's 10 random start-up trials after the
 # warm-start configurations (AutoClassifier(explore_after_warmstart=True)); (a) with the best
-# configuration of each nearest dataset instead of the portfolio (warmstart="nearest").
-EXPERIMENTS = ("warm-explore", "warm-nearest")
+# configuration of each nearest dataset instead of the portfolio (warmstart="nearest"); (a)
+# with the cost-aware portfolio (warmstart="portfolio-cost").
+EXPERIMENTS = ("warm-explore", "warm-nearest", "warm-cost")
 ALL_METHODS = METHODS + EXPERIMENTS
 LABELS = {
     "warm": "(a) warm start + ensemble",
     "warm-explore": "(a') warm start, 10 random, TPE + ensemble",
     "warm-nearest": "(a'') nearest datasets' best configs + ensemble",
+    "warm-cost": "(a''') cost-aware portfolio + ensemble",
     "cold": "(b) cold start + ensemble",
     "random": "(c) random search + ensemble",
     "flaml": "(d) FLAML zero-shot",
@@ -95,12 +97,14 @@ def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: t
 
     X_train, X_test, y_train, y_test = data
     params: dict[str, Any] = {"time_budget": budget, "seed": seed}
-    warm = kind in ("warm", "warm-explore", "warm-nearest")
+    warm = kind in ("warm", "warm-explore", "warm-nearest", "warm-cost")
     if warm:
         params["metabase"] = base.without_groups([group])
         params["explore_after_warmstart"] = kind == "warm-explore"
         if kind == "warm-nearest":
             params["warmstart"] = "nearest"
+        if kind == "warm-cost":
+            params["warmstart"] = "portfolio-cost"
     else:
         params["metabase"] = None
         params["search"] = "random" if kind == "random" else "tpe"

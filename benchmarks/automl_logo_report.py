@@ -244,7 +244,8 @@ def command_report(args: argparse.Namespace) -> int:
         fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
         search_labels = {"warm": "(a) warm-started TPE", "cold": "(b) cold-started TPE", "random": "(c) random search",
                          "warm-explore": "(a') warm start, 10 random, TPE",
-                         "warm-nearest": "(a'') nearest datasets' best configs, TPE"}
+                         "warm-nearest": "(a'') nearest datasets' best configs, TPE",
+                         "warm-cost": "(a''') cost-aware portfolio, TPE"}
         for ax, (budget, curve) in zip(axes[0], curves.items()):
             for method in curve.columns:
                 ax.plot(curve.index, curve[method], label=search_labels[method])

@@ -79,7 +79,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         n_warmstart: number of nearest datasets, and of configurations that start the search.
         warmstart: ``"portfolio"`` (a greedy portfolio of the base's cross-evaluated
             candidates for the nearest datasets; bases without cross-evaluation fall back to
-            ``"nearest"``) or ``"nearest"`` (the best configuration of each nearest dataset,
+            ``"nearest"``), ``"portfolio-cost"`` (the same, greedy by coverage per second of
+            the candidates' cross-evaluation, so cheap candidates come first; an experiment,
+            see ``results/automl.md``) or ``"nearest"`` (the best configuration of each nearest dataset,
             auto-sklearn 1's warm start).
         explore_after_warmstart: TPE's 10 random start-up trials follow the warm-start
             configurations instead of counting them among the 10 (more exploration before TPE
@@ -150,9 +152,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(
                 f"explore_after_warmstart must be True or False, got {self.explore_after_warmstart!r}"
             )
-        if self.warmstart not in ("portfolio", "nearest"):
+        if self.warmstart not in ("portfolio", "portfolio-cost", "nearest"):
             raise ConfigError(
-                f"warmstart must be 'portfolio' or 'nearest', got {self.warmstart!r}"
+                f"warmstart must be 'portfolio', 'portfolio-cost' or 'nearest', got {self.warmstart!r}"
             )
         if self.search not in ("tpe", "random"):
             raise ConfigError(f"search must be 'tpe' or 'random', got {self.search!r}")
@@ -275,9 +277,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             )
             return [dict(DEFAULT_CONFIG)], []
         configs = []
-        if self.warmstart == "portfolio":
+        if self.warmstart in ("portfolio", "portfolio-cost"):
             configs = portfolio_configs(metafeatures, base, size=self.n_warmstart,
-                                        k=self.n_warmstart)
+                                        k=self.n_warmstart,
+                                        cost_aware=self.warmstart == "portfolio-cost")
         if not configs:
             configs = warmstart_configs(metafeatures, base, k=self.n_warmstart)
         return configs, [record.name for record, _ in neighbours]

@@ -7,7 +7,7 @@ Two forms, one reader:
   and ``complete`` (set once its search finished), and whose trials are every configuration
   evaluated, with its cross-validated balanced accuracy (failed ones with state FAIL); once
   ``metalab automl cross-evaluate --write <the storage>`` has run, also ``cross_candidate``
-  (the dataset's configuration if it is a candidate) and ``cross_scores``. A plain
+  (the dataset's configuration if it is a candidate), ``cross_scores`` and ``cross_seconds``. A plain
   file path means an SQLite file; any database URL Optuna accepts works (PostgreSQL, MySQL) for
   several machines. Several worker processes may fill one storage at once: a worker claims a
   dataset by creating its study, which the database lets only one of them do.
@@ -75,9 +75,11 @@ class MetaBase:
     info: dict[str, Any] = field(default_factory=dict)
     # Cross-evaluation (see metalab.automl.portfolio), empty when the base has none:
     # origin dataset -> (its group, its best configuration), and
-    # dataset -> origin -> balanced accuracy of that candidate on that dataset.
+    # dataset -> origin -> balanced accuracy of that candidate on that dataset, and
+    # dataset -> origin -> wall seconds its cross-validation took (empty in older bases).
     candidates: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     cross_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    cross_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -91,14 +93,18 @@ class MetaBase:
             records, self.source, dict(self.info),
             {o: c for o, c in self.candidates.items() if c[0] not in dropped},
             {d: dict(s) for d, s in self.cross_scores.items() if d in kept},
+            {d: dict(s) for d, s in self.cross_seconds.items() if d in kept},
         )
 
     def with_cross(self, candidates: Mapping[str, tuple[str, dict[str, Any]]],
-                   scores: Mapping[str, Mapping[str, float]]) -> MetaBase:
-        """This base with cross-evaluated candidates and their scores per dataset."""
+                   scores: Mapping[str, Mapping[str, float]],
+                   seconds: Mapping[str, Mapping[str, float]] | None = None) -> MetaBase:
+        """This base with cross-evaluated candidates, their scores per dataset and
+        (optionally) the seconds each took there."""
         return MetaBase(self.records, self.source, dict(self.info),
                         {o: (g, dict(c)) for o, (g, c) in candidates.items()},
-                        {d: {o: float(v) for o, v in s.items()} for d, s in scores.items()})
+                        {d: {o: float(v) for o, v in s.items()} for d, s in scores.items()},
+                        {d: {o: float(v) for o, v in s.items()} for d, s in (seconds or {}).items()})
 
     def to_json(self, path: str | os.PathLike[str], *, top: int = 10,
                 info: Mapping[str, Any] | None = None) -> None:
@@ -125,6 +131,9 @@ class MetaBase:
                                      for o, (g, c) in self.candidates.items()]
             payload["cross_scores"] = {d: {o: round(v, 6) for o, v in s.items()}
                                        for d, s in self.cross_scores.items()}
+            if self.cross_seconds:
+                payload["cross_seconds"] = {d: {o: round(v, 3) for o, v in s.items()}
+                                            for d, s in self.cross_seconds.items()}
         Path(path).write_text(json.dumps(payload, separators=(",", ":")) + "\n", encoding="utf-8")
 
     @classmethod
@@ -152,12 +161,14 @@ class MetaBase:
                           for c in payload.get("candidates", [])}
             cross = {d: {o: float(v) for o, v in s.items()}
                      for d, s in payload.get("cross_scores", {}).items()}
+            seconds = {d: {o: float(v) for o, v in s.items()}
+                       for d, s in payload.get("cross_seconds", {}).items()}
         except (ValueError, KeyError, TypeError) as error:
             raise MetabaseError(
                 f"{path} is not a metalab metabase export ({error}); expected the JSON written "
                 "by `metalab automl export-metabase`"
             ) from error
-        return cls(records, str(path), dict(payload.get("info", {})), candidates, cross)
+        return cls(records, str(path), dict(payload.get("info", {})), candidates, cross, seconds)
 
     @classmethod
     def from_storage(cls, url: str) -> MetaBase:
@@ -166,6 +177,7 @@ class MetaBase:
         records = []
         candidates: dict[str, tuple[str, dict[str, Any]]] = {}
         cross: dict[str, dict[str, float]] = {}
+        seconds: dict[str, dict[str, float]] = {}
         try:
             summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
         except Exception as error:  # any driver or SQL error means the base is unusable
@@ -188,7 +200,9 @@ class MetaBase:
                 candidates[record.name] = (record.group, dict(attrs["cross_candidate"]))
             if attrs.get("cross_scores"):
                 cross[record.name] = {o: float(v) for o, v in attrs["cross_scores"].items()}
-        return cls(tuple(records), url, {}, candidates, cross)
+            if attrs.get("cross_seconds"):
+                seconds[record.name] = {o: float(v) for o, v in attrs["cross_seconds"].items()}
+        return cls(tuple(records), url, {}, candidates, cross, seconds)
 
 
 def storage_url(spec: str | os.PathLike[str]) -> str:
@@ -234,7 +248,8 @@ def store_cross(base: MetaBase, spec: str | os.PathLike[str]) -> None:
     """Write ``base``'s cross-evaluation into the Optuna storage at ``spec`` (the one ``base``
     was read from), so that the storage itself warm-starts with a portfolio: each dataset
     study gets the user attributes ``cross_candidate`` (its configuration if it is a
-    candidate, else None) and ``cross_scores`` (candidate -> score on it, else None).
+    candidate, else None), ``cross_scores`` (candidate -> score on it, else None) and
+    ``cross_seconds`` (candidate -> seconds on it, else None).
 
     Raises:
         MetabaseError: the storage cannot be opened, or lacks a study for one of ``base``'s
@@ -255,6 +270,7 @@ def store_cross(base: MetaBase, spec: str | os.PathLike[str]) -> None:
         candidate = base.candidates.get(name)
         storage.set_study_user_attr(study_id, "cross_candidate", dict(candidate[1]) if candidate else None)
         storage.set_study_user_attr(study_id, "cross_scores", base.cross_scores.get(name))
+        storage.set_study_user_attr(study_id, "cross_seconds", base.cross_seconds.get(name))
 
 
 def load_metabase(spec: str | os.PathLike[str] | MetaBase) -> MetaBase:

@@ -184,7 +184,7 @@ def test_an_empty_metabase_falls_back_to_a_cold_start(mixed_frame):
         ({"n_trials": 0}, "n_trials must be an int >= 1"),
         ({"seed": 1.5}, "seed must be an int"),
         ({"explore_after_warmstart": "yes"}, "explore_after_warmstart must be True or False"),
-        ({"warmstart": "best"}, "warmstart must be 'portfolio' or 'nearest'"),
+        ({"warmstart": "best"}, "warmstart must be 'portfolio', 'portfolio-cost' or 'nearest'"),
     ],
 )
 def test_bad_hyperparameters_are_refused_at_fit(mixed_frame, params, message):

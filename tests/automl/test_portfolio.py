@@ -66,6 +66,24 @@ def test_portfolio_covers_every_neighbour_before_a_second_model_of_one_kind():
     assert warmstart_configs({"m": 0.0}, base, k=2) == [_forest(100), _forest(101)]
 
 
+def test_cost_aware_portfolio_takes_the_most_coverage_per_second_first():
+    base = _crossed_base()
+    # C (logistic regression) covers only d3 but takes a tenth of the forests' time
+    seconds = {d: {"d1": 1.0, "d2": 1.0, "d3": 0.1, "d4": 1.0} for d in ("d1", "d2", "d3", "d4")}
+    timed = base.with_cross(base.candidates, base.cross_scores, seconds)
+    assert portfolio_configs({"m": 0.0}, timed, size=2, k=3, cost_aware=True) == [dict(LOGREG), _forest(101)]
+    # by default, or without seconds, the largest coverage comes first
+    assert portfolio_configs({"m": 0.0}, timed, size=2, k=3) == [_forest(101), dict(LOGREG)]
+    assert portfolio_configs({"m": 0.0}, base, size=2, k=3, cost_aware=True) == [_forest(101), dict(LOGREG)]
+    # equal costs change nothing
+    flat = base.with_cross(base.candidates, base.cross_scores,
+                           {d: dict.fromkeys(seconds[d], 2.0) for d in seconds})
+    assert portfolio_configs({"m": 0.0}, flat, size=4, k=3, cost_aware=True) == portfolio_configs({"m": 0.0}, base, size=4, k=3)
+    # the estimator's warmstart="portfolio-cost" starts with the cheap one
+    assert AutoClassifier(warmstart="portfolio-cost", metabase=timed)._warm_start({"m": 0.0})[0][0] == dict(LOGREG)
+    assert AutoClassifier(metabase=timed)._warm_start({"m": 0.0})[0][0] == _forest(101)
+
+
 def test_portfolio_leaves_out_the_held_out_groups_datasets_and_candidates():
     base = _crossed_base()
     picks = portfolio_configs({"m": 2.0}, base, size=3, k=3, exclude_groups=["g3"])
@@ -81,10 +99,14 @@ def test_a_base_without_cross_evaluation_gives_no_portfolio(tiny_metabase):
 
 def test_json_export_round_trips_the_cross_evaluation(tmp_path):
     base = _crossed_base()
+    base = base.with_cross(base.candidates, base.cross_scores,
+                           {"d1": {"d1": 0.5, "d3": 0.25}, "d2": {"d2": 1.5}})
     base.to_json(tmp_path / "b.json")
     loaded = load_metabase(tmp_path / "b.json")
     assert loaded.candidates == base.candidates
     assert loaded.cross_scores == base.cross_scores
+    assert loaded.cross_seconds == base.cross_seconds
+    assert base.without_groups(["g2"]).cross_seconds == {"d1": {"d1": 0.5, "d3": 0.25}}
 
 
 def test_stratified_sample_keeps_every_class_in_proportion():
@@ -110,6 +132,8 @@ def test_cross_evaluate_scores_every_candidate_everywhere_and_a_killed_run_resum
     assert set(crossed.cross_scores) == {"iris", "zoo-3"}
     assert all(set(s) == {"iris", "zoo-3"} for s in crossed.cross_scores.values())
     assert crossed.cross_scores["iris"]["iris"] > 0.8  # logistic regression on iris: real data
+    assert all(set(s) == {"iris", "zoo-3"} and min(s.values()) > 0  # and the time each took
+               for s in crossed.cross_seconds.values()) and len(crossed.cross_seconds) == 2
     assert cross_evaluate(base, two_small, full, log=lambda _: None) == crossed  # nothing redone
     cut = tmp_path / "cut.jsonl"
     cut.write_text(full.read_text().splitlines()[0] + "\n")  # killed after one score
@@ -175,6 +199,11 @@ def test_a_larger_per_group_scores_only_the_new_candidates_on_a_copy_of_the_smal
     assert "3 candidates, 6 scores" in capsys.readouterr().out
     assert main([*common, "--scores", str(two), "--per-group", "0"]) == 2
     assert "--per-group must be at least 1" in capsys.readouterr().err
+    # writing with a larger --per-group than the scores were made with is refused, not zeroed
+    assert main([*common, "--scores", str(one), "--merge-only", "--per-group", "2",
+                 "--write", str(tmp_path / "wrong.json")]) == 2
+    assert "1 of 3 candidates have no score" in capsys.readouterr().err
+    assert not (tmp_path / "wrong.json").exists()
 
 
 def test_shipped_base_is_cross_evaluated_on_every_dataset():
@@ -190,6 +219,9 @@ def test_shipped_base_is_cross_evaluated_on_every_dataset():
     for scores in base.cross_scores.values():
         assert set(scores) == set(base.candidates)
         assert all(0.0 <= s <= 1.0 for s in scores.values())
+    # and the seconds of each score, which make the portfolio cost-aware
+    assert {d: set(s) for d, s in base.cross_seconds.items()} == {d: set(s) for d, s in base.cross_scores.items()}
+    assert all(0.0 < t < 60.0 for s in base.cross_seconds.values() for t in s.values())
     for _, config in base.candidates.values():
         validate_config(config)
     # a candidate scores on its own dataset what the base's own search found (same folds and
@@ -221,6 +253,7 @@ def test_cross_evaluation_written_into_the_optuna_storage_gives_that_storage_a_p
     expected = with_cross_scores(before, [scores])
     assert after.candidates == expected.candidates and after.candidates
     assert after.cross_scores == expected.cross_scores
+    assert after.cross_seconds == expected.cross_seconds and after.cross_seconds
     assert set(after.cross_scores) == {"iris", "zoo-3"}
     assert after.records == before.records  # the searches' trials are untouched
     assert portfolio_configs(after.records[0].metafeatures, after, size=2, k=2)
