@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[np.ndarray]] = {}
     timed: dict[str, list[np.ndarray]] = {}
     times = np.array(args.times, dtype=float)
+    variants = [("portfolio", False)] + ([("cost", True)] if base.cross_seconds else [])
     for record in base.records:
         row = base.cross_scores.get(record.name)
         if not row:
@@ -84,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
                                       held_out.cross_scores, held_out.cross_seconds) if pool else None
         seconds = base.cross_seconds.get(record.name)
         for k in args.neighbours:
-            variants = [("portfolio", False)] + ([("cost", True)] if base.cross_seconds else [])
             for name, cost_aware in variants:
                 picks = portfolio_configs(record.metafeatures, held_out, size=args.size, k=k,
                                           cost_aware=cost_aware)
