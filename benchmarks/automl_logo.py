@@ -92,11 +92,12 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: tuple) -> dict:
+def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: tuple,
+             families: list[str] | None = None) -> dict:
     from metalab.automl import AutoClassifier
 
     X_train, X_test, y_train, y_test = data
-    params: dict[str, Any] = {"time_budget": budget, "seed": seed}
+    params: dict[str, Any] = {"time_budget": budget, "seed": seed, "families": families}
     warm = kind in ("warm", "warm-explore", "warm-nearest", "warm-cost")
     if warm:
         params["metabase"] = base.without_groups([group])
@@ -122,6 +123,7 @@ def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: t
         "warmstart_datasets": model.warmstart_datasets_,
         "warmstart": (model.warmstart if params["metabase"].candidates else "nearest") if warm else None,
         "metabase": (base.info.get("exported", "") + " " + base.source).strip() if warm else None,
+        "families": list(model.families) if model.families is not None else None,
         # the anytime curve: (seconds since the search started, CV balanced accuracy or None
         # for a failed trial) per finished trial
         "history": [[round(t, 3), score if status == "ok" else None] for t, _, status, score in model.history_],
@@ -257,7 +259,8 @@ def command_run(args: argparse.Namespace) -> int:
                 elif method == "flaml":
                     row = run_flaml(args.seed, data)
                 else:
-                    row = run_auto(method, budget, dataset.group, base, args.seed, data)
+                    row = run_auto(method, budget, dataset.group, base, args.seed, data,
+                                   families=args.families)
             except Exception as error:  # a method failing on a dataset is a result, recorded
                 row = {"test_balanced_accuracy": float("nan"), "error": f"{type(error).__name__}: {error}"}
             row.update(dataset=dataset.name, group=dataset.group, method=method, budget=budget,
@@ -301,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--shard", metavar="K/N", help="only every N-th dataset from the K-th (0-based), "
                      "after --shuffle: N processes on N cores, each with its own --out")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--families", nargs="+", metavar="FAMILY",
+                     help="model families of (a), (b) and (c) (default: AutoClassifier's); "
+                     "(e) keeps the default five")
     run.add_argument("--out", required=True, help="JSON-lines file to append to")
     run.set_defaults(func=command_run)
     report = sub.add_parser("report", help="mean ranks and scores from a runs file")

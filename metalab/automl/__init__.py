@@ -40,12 +40,13 @@ from .evaluate import Evaluation, evaluate_config, make_folds
 from .metabase import DEFAULT_METABASE, DatasetRecord, MetaBase, load_metabase
 from .metafeatures import METAFEATURE_NAMES, compute_metafeatures
 from .portfolio import candidate_configs, cross_evaluate, portfolio_configs
-from .space import DEFAULT_CONFIG, FAMILIES, build_pipeline, suggest_config, validate_config
+from .space import DEFAULT_CONFIG, DEFAULT_FAMILIES, FAMILIES, build_pipeline, suggest_config, validate_config
 from .warmstart import nearest_datasets, warmstart_configs
 
 __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_METABASE",
+    "DEFAULT_FAMILIES",
     "FAMILIES",
     "METAFEATURE_NAMES",
     "AutoClassifier",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from .metabase import MetaBase, load_metabase
 from .metafeatures import metafeatures_of_frame
 from .portfolio import portfolio_configs
 from .search import TPE_STARTUP_TRIALS, run_search
-from .space import DEFAULT_CONFIG
+from .space import DEFAULT_CONFIG, check_families
 from .warmstart import nearest_datasets, warmstart_configs
 
 __all__ = ["AutoClassifier"]
@@ -74,6 +75,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             export or an SQLite file, a database URL, or a :class:`MetaBase`.
         seed: seeds the folds, the sampler and the models; ``None`` draws one at fit.
         search: ``"tpe"`` (Optuna's TPE after the enqueued trials) or ``"random"``.
+        families: the model families to search, from :data:`metalab.automl.FAMILIES`
+            (``"svm"`` and ``"mlp"`` beside the default five); ``None``: the default five
+            (:data:`metalab.automl.DEFAULT_FAMILIES`), which the shipped base was built over.
+            The warm start keeps to them; a cold start without ``"random_forest"`` starts
+            from the sampler instead of the default random forest.
         cv: number of stratified cross-validation folds (fewer if the rarest class is
             smaller).
         n_warmstart: number of nearest datasets, and of configurations that start the search.
@@ -113,6 +119,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         seed: int | None = 0,
         *,
         search: str = "tpe",
+        families: Sequence[str] | None = None,
         cv: int = 3,
         n_warmstart: int = 10,
         warmstart: str = "portfolio",
@@ -126,6 +133,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.metabase = metabase
         self.seed = seed
         self.search = search
+        self.families = families
         self.cv = cv
         self.n_warmstart = n_warmstart
         self.warmstart = warmstart
@@ -158,6 +166,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.search not in ("tpe", "random"):
             raise ConfigError(f"search must be 'tpe' or 'random', got {self.search!r}")
+        check_families(self.families)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -209,6 +218,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             + (len(enqueue) if self.explore_after_warmstart and self.warmstart_datasets_ else 0),
             per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
             n_trials=self.n_trials, keep_best=self.ensemble_nbest, keep_models=True,
+            families=check_families(self.families),
         )
         finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
         self.trials_ = [
@@ -264,8 +274,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _warm_start(self, metafeatures: dict[str, float]) -> tuple[list[dict[str, Any]], list[str]]:
+        families = check_families(self.families)
+        cold = [dict(DEFAULT_CONFIG)] if DEFAULT_CONFIG["classifier"] in families else []
         if self.metabase is None:
-            return [dict(DEFAULT_CONFIG)], []
+            return cold, []
         base = load_metabase(self.metabase)
         neighbours = nearest_datasets(metafeatures, base, k=self.n_warmstart)
         if not neighbours:
@@ -275,14 +287,16 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-            return [dict(DEFAULT_CONFIG)], []
+            return cold, []
         configs = []
         if self.warmstart in ("portfolio", "portfolio-cost"):
             configs = portfolio_configs(metafeatures, base, size=self.n_warmstart,
                                         k=self.n_warmstart,
-                                        cost_aware=self.warmstart == "portfolio-cost")
+                                        cost_aware=self.warmstart == "portfolio-cost",
+                                        families=families)
         if not configs:
-            configs = warmstart_configs(metafeatures, base, k=self.n_warmstart)
+            configs = [c for c in warmstart_configs(metafeatures, base, k=self.n_warmstart)
+                       if c.get("classifier") in families]
         return configs, [record.name for record, _ in neighbours]
 
     # -- predict --------------------------------------------------------------------------

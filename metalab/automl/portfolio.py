@@ -210,6 +210,7 @@ def portfolio_configs(
     k: int = 10,
     exclude_groups: Iterable[str] = (),
     cost_aware: bool = False,
+    families: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
     """A greedy portfolio of ``size`` cross-evaluated candidates for the ``k`` nearest datasets.
 
@@ -217,7 +218,8 @@ def portfolio_configs(
     leave-one-group-out run never sees its own group). With ``cost_aware`` and a base that
     has cross-evaluation seconds, each step takes the largest coverage gain per relative cost;
     otherwise the largest gain. Once every neighbour is covered, the best mean score comes
-    next. An empty list when ``base`` has no cross-evaluation.
+    next. With ``families``, only candidates of those model families are picked. An empty
+    list when ``base`` has no cross-evaluation.
     """
     excluded = set(exclude_groups)
     if not base.cross_scores:
@@ -225,7 +227,9 @@ def portfolio_configs(
     neighbours = [record for record, _ in nearest_datasets(
         metafeatures, base, k=len(base.records), exclude_groups=excluded)
         if record.name in base.cross_scores][:k]
-    origins = [o for o, (group, _) in base.candidates.items() if group not in excluded]
+    allowed = set(families) if families is not None else None
+    origins = [o for o, (group, config) in base.candidates.items() if group not in excluded
+               and (allowed is None or config.get("classifier") in allowed)]
     if not neighbours or not origins:
         return []
     matrix = np.array([[base.cross_scores[r.name].get(o, 0.0) for r in neighbours]

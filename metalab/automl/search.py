@@ -22,7 +22,7 @@ import pandas as pd
 from metalab.errors import ConfigError
 
 from .evaluate import Evaluation, evaluate_config
-from .space import suggest_config, validate_config
+from .space import DEFAULT_FAMILIES, check_families, suggest_config, validate_config
 
 __all__ = ["SearchResult", "TPE_STARTUP_TRIALS", "make_sampler", "run_search"]
 
@@ -76,6 +76,7 @@ def run_search(
     keep_best: int = 20,
     keep_models: bool = False,
     study: optuna.Study | None = None,
+    families: Sequence[str] = DEFAULT_FAMILIES,
 ) -> SearchResult:
     """Search for ``time_budget`` seconds (or ``n_trials`` trials, whichever ends first).
 
@@ -96,7 +97,10 @@ def run_search(
         keep_best: how many of the best successful evaluations to keep in memory.
         keep_models: keep their fitted fold pipelines too.
         study: an existing study to add trials to (default: a new in-memory one).
+        families: the model families to search (:data:`metalab.automl.space.FAMILIES`);
+            enqueued configurations of other families are skipped with a warning.
     """
+    families = check_families(families)
     start = time.monotonic()
     deadline = start + time_budget
     limit = per_fit_time_limit if per_fit_time_limit is not None else max(time_budget / 4, 1.0)
@@ -106,6 +110,9 @@ def run_search(
         study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed, n_startup_trials))
     for config in enqueue:
         try:
+            if config.get("classifier") not in families:
+                raise ConfigError(f"its classifier {config.get('classifier')!r} is not among "
+                                  f"the searched families {families}")
             study.enqueue_trial(validate_config(config), skip_if_exists=True)
         except ConfigError as error:
             warnings.warn(f"skipping a warm-start configuration: {error}", UserWarning, stacklevel=2)
@@ -114,7 +121,7 @@ def run_search(
     def objective(trial: optuna.Trial) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            config = suggest_config(trial)
+            config = suggest_config(trial, families)
         evaluation = evaluate_config(
             config, X, y, folds, n_classes=n_classes, time_limit=limit, deadline=deadline,
             seed=seed, keep_models=keep_models,

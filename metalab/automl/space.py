@@ -11,8 +11,11 @@ another study unchanged; :func:`build_pipeline` turns one into an unfitted pipel
 
 Pipeline: numeric columns are imputed (mean or median) and, for the scale-sensitive families,
 scaled; categorical columns are imputed with a constant and one-hot or ordinal encoded; then
-one of logistic regression, k-nearest neighbours, random forest, extra trees or histogram
-gradient boosting. Every model runs on one thread (``n_jobs=1``).
+one model family. :data:`DEFAULT_FAMILIES` (logistic regression, k-nearest neighbours, random
+forest, extra trees, histogram gradient boosting) are searched unless a search names its
+``families``; :data:`FAMILIES` adds an RBF support vector machine and a one-hidden-layer
+perceptron (auto-sklearn's ``libsvm_svc`` and ``mlp``, with their ranges). Every model runs on
+one thread (``n_jobs=1``).
 """
 
 from __future__ import annotations
@@ -22,22 +25,28 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import optuna
+from sklearn.svm import SVC
 
 from metalab.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "DEFAULT_FAMILIES",
     "FAMILIES",
     "build_pipeline",
     "config_distributions",
     "config_key",
+    "check_families",
     "suggest_config",
     "validate_config",
 ]
 
-FAMILIES: tuple[str, ...] = ("logreg", "knn", "random_forest", "extra_trees", "hist_gb")
-_SCALED = ("logreg", "knn")
+FAMILIES: tuple[str, ...] = ("logreg", "knn", "random_forest", "extra_trees", "hist_gb", "svm", "mlp")
+# What a search covers unless told otherwise (the shipped metabase was built over these).
+DEFAULT_FAMILIES: tuple[str, ...] = FAMILIES[:5]
+_SCALED = ("logreg", "knn", "svm", "mlp")
 
 # The configuration tried first by a cold start: a random forest with sklearn's defaults
 # (100 trees, sqrt features), the usual strong baseline.
@@ -52,9 +61,30 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def suggest_config(trial: optuna.Trial) -> dict[str, Any]:
-    """Sample a configuration with ``trial`` and return it (equal to ``trial.params``)."""
-    family = trial.suggest_categorical("classifier", FAMILIES)
+def check_families(families: Sequence[str] | None) -> tuple[str, ...]:
+    """``families`` as a tuple in :data:`FAMILIES` order (``None``: the default ones).
+
+    Raises:
+        ConfigError: an unknown family, or none.
+    """
+    if families is None:
+        return DEFAULT_FAMILIES
+    if isinstance(families, str):
+        families = [families]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown or not families:
+        raise ConfigError(
+            f"families must be a non-empty list of {', '.join(FAMILIES)}; got unknown "
+            f"{unknown}" if unknown else "families must name at least one model family"
+        )
+    return tuple(f for f in FAMILIES if f in set(families))
+
+
+def suggest_config(trial: optuna.Trial, families: Sequence[str] = DEFAULT_FAMILIES) -> dict[str, Any]:
+    """Sample a configuration of one of ``families`` with ``trial`` and return it (equal to
+    ``trial.params``). One study must keep one ``families`` (Optuna fixes a parameter's
+    choices at its first trial)."""
+    family = trial.suggest_categorical("classifier", tuple(families))
     trial.suggest_categorical("num_imputer", ("mean", "median"))
     trial.suggest_categorical("cat_encoder", ("onehot", "ordinal"))
     if family in _SCALED:
@@ -66,6 +96,14 @@ def suggest_config(trial: optuna.Trial) -> dict[str, Any]:
         trial.suggest_int("knn:n_neighbors", 1, 64, log=True)
         trial.suggest_categorical("knn:weights", ("uniform", "distance"))
         trial.suggest_categorical("knn:p", (1, 2))
+    elif family == "svm":
+        trial.suggest_float("svm:C", 0.03125, 32768.0, log=True)
+        trial.suggest_float("svm:gamma", 3.0517578125e-05, 8.0, log=True)
+        trial.suggest_categorical("svm:class_weight", ("none", "balanced"))
+    elif family == "mlp":
+        trial.suggest_int("mlp:hidden_units", 16, 256, log=True)
+        trial.suggest_float("mlp:alpha", 1e-7, 1e-1, log=True)
+        trial.suggest_float("mlp:learning_rate_init", 1e-4, 0.5, log=True)
     elif family in ("random_forest", "extra_trees"):
         trial.suggest_int(f"{family}:n_estimators", 32, 256, log=True)
         trial.suggest_float(f"{family}:max_features", 0.05, 1.0)
@@ -92,7 +130,7 @@ def _replay(config: Mapping[str, Any]) -> optuna.trial.FixedTrial:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            suggest_config(recorder)
+            suggest_config(recorder, FAMILIES)
     except ValueError as error:
         raise ConfigError(
             f"configuration {dict(config)} is not in the search space: {error}"
@@ -142,6 +180,28 @@ def _class_weight(value: str) -> str | None:
     return None if value == "none" else value
 
 
+def _softmax(scores: Any) -> np.ndarray:
+    """Row-wise softmax of decision margins (a binary margin m gives sigmoid(m))."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim == 1:  # binary: one margin for the second class
+        scores = np.column_stack([-scores, scores]) / 2
+    scores = scores - scores.max(axis=1, keepdims=True)
+    weights = np.exp(scores)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+class _SupportVectors(SVC):
+    """An RBF ``SVC`` whose ``predict_proba`` is the softmax of its decision margins.
+
+    ``SVC(probability=True)`` would fit five more models for Platt scaling, and its calibrated
+    probabilities follow the class prior, undoing ``class_weight``; the margins keep the
+    argmax of ``predict`` (one-vs-rest), which is what ensemble selection scores.
+    """
+
+    def predict_proba(self, X: Any) -> Any:
+        return _softmax(self.decision_function(X))
+
+
 def _model(config: Mapping[str, Any], seed: int) -> Any:
     from sklearn.ensemble import (
         ExtraTreesClassifier,
@@ -165,6 +225,25 @@ def _model(config: Mapping[str, Any], seed: int) -> Any:
             weights=config["knn:weights"],
             p=config["knn:p"],
             n_jobs=1,
+        )
+    if family == "svm":
+        return _SupportVectors(
+            C=config["svm:C"],
+            gamma=config["svm:gamma"],
+            class_weight=_class_weight(config["svm:class_weight"]),
+            cache_size=200,
+            random_state=seed,
+        )
+    if family == "mlp":
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(
+            hidden_layer_sizes=(config["mlp:hidden_units"],),
+            alpha=config["mlp:alpha"],
+            learning_rate_init=config["mlp:learning_rate_init"],
+            max_iter=200,
+            early_stopping=False,
+            random_state=seed,
         )
     if family in ("random_forest", "extra_trees"):
         cls = RandomForestClassifier if family == "random_forest" else ExtraTreesClassifier

@@ -103,6 +103,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                      help="'default' (shipped), 'none' (cold start), a path or a database URL")
     fit.add_argument("--out", required=True, help="folder for model.pkl, leaderboard.csv, run.json")
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--families", nargs="+", metavar="FAMILY",
+                     help="model families to search (default: logreg knn random_forest "
+                     "extra_trees hist_gb; svm and mlp may be added)")
     fit.add_argument("--na-values", nargs="*", default=[], help="extra tokens meaning missing")
     fit.set_defaults(func=run_fit)
 
@@ -214,7 +217,8 @@ def run_fit(args: argparse.Namespace) -> int:
 
     dataset = load_csv(args.csv, args.target, na_values=args.na_values)
     metabase = None if args.metabase.lower() == "none" else args.metabase
-    model = AutoClassifier(time_budget=args.budget, metabase=metabase, seed=args.seed)
+    model = AutoClassifier(time_budget=args.budget, metabase=metabase, seed=args.seed,
+                           families=args.families)
     model.fit(dataset.X, dataset.y)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

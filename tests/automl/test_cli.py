@@ -58,6 +58,14 @@ def test_fit_prints_a_leaderboard_and_saves_the_model(csv_file, tmp_path, capsys
     assert (out / "leaderboard.csv").read_text().startswith("trial,classifier")
 
 
+def test_fit_searches_only_the_named_families(csv_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _main(["fit", str(csv_file), "--target", "label", "--budget", "3", "--metabase",
+                  "none", "--families", "svm", "--out", str(out)]) == 0
+    board = (out / "leaderboard.csv").read_text().splitlines()[1:]
+    assert board and all(line.split(",")[1] == "svm" for line in board)
+
+
 def test_fit_with_a_missing_target_column_is_a_clean_error(csv_file, tmp_path, capsys):
     code = _main(["fit", str(csv_file), "--target", "nope", "--out", str(tmp_path / "o")])
     assert code == 2

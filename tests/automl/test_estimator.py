@@ -102,6 +102,17 @@ def test_cold_start_begins_with_the_default_config(mixed_frame):
     assert model.trials_[0]["config"] == DEFAULT_CONFIG
 
 
+def test_families_limit_the_search_and_the_warm_start(mixed_frame, tiny_metabase):
+    X, y = mixed_frame
+    cold = AutoClassifier(time_budget=30, metabase=None, n_trials=4, cv=2,
+                          families=["svm", "mlp"]).fit(X, y)
+    assert {t["config"]["classifier"] for t in cold.trials_} <= {"svm", "mlp"}
+    assert cold.predict_proba(X).shape == (len(y), 2)
+    warm = AutoClassifier(time_budget=30, metabase=tiny_metabase, n_warmstart=2, n_trials=1,
+                          cv=2, families=["knn", "svm"]).fit(X, y)
+    assert [t["config"] for t in warm.trials_] == [KNN]  # the logreg warm config is left out
+
+
 def test_same_seed_and_trials_give_the_same_predictions(mixed_frame):
     X, y = mixed_frame
     make = lambda: AutoClassifier(time_budget=60, metabase=None, seed=3, n_trials=3, cv=2)  # noqa: E731
@@ -185,6 +196,8 @@ def test_an_empty_metabase_falls_back_to_a_cold_start(mixed_frame):
         ({"seed": 1.5}, "seed must be an int"),
         ({"explore_after_warmstart": "yes"}, "explore_after_warmstart must be True or False"),
         ({"warmstart": "best"}, "warmstart must be 'portfolio', 'portfolio-cost' or 'nearest'"),
+        ({"families": ["svm", "xgboost"]}, r"families must be .*unknown \['xgboost'\]"),
+        ({"families": []}, "families must name at least one model family"),
     ],
 )
 def test_bad_hyperparameters_are_refused_at_fit(mixed_frame, params, message):

@@ -66,6 +66,13 @@ def test_portfolio_covers_every_neighbour_before_a_second_model_of_one_kind():
     assert warmstart_configs({"m": 0.0}, base, k=2) == [_forest(100), _forest(101)]
 
 
+def test_portfolio_picks_only_candidates_of_the_searched_families():
+    base = _crossed_base()
+    picks = portfolio_configs({"m": 0.0}, base, size=2, k=3, families=["logreg", "knn"])
+    assert picks and all(p["classifier"] in ("logreg", "knn") for p in picks)
+    assert picks[0] == dict(LOGREG)
+
+
 def test_cost_aware_portfolio_takes_the_most_coverage_per_second_first():
     base = _crossed_base()
     # C (logistic regression) covers only d3 but takes a tenth of the forests' time

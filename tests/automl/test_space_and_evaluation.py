@@ -25,7 +25,7 @@ def data(mixed_frame):
 def _config_of(family: str, seed: int = 0) -> dict:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     study.enqueue_trial({"classifier": family})
-    return suggest_config(study.ask())
+    return suggest_config(study.ask(), FAMILIES)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -38,6 +38,28 @@ def test_every_family_handles_text_categories_and_missing_values(data, family):
     assert 0.0 <= result.score <= 1.0
     assert result.oof_proba.shape == (len(y), 2)
     assert len(result.fold_models) == 3
+
+
+def test_support_vector_probabilities_keep_the_argmax_of_predict():
+    from sklearn.datasets import load_iris
+
+    from metalab.automl.space import _SupportVectors
+
+    X, y = load_iris(return_X_y=True)
+    for labels in (y, (y == 2).astype(int)):  # three classes, then two
+        model = _SupportVectors(C=1.0, gamma=0.1, class_weight="balanced").fit(X, labels)
+        proba = model.predict_proba(X)
+        assert proba.shape == (len(X), len(np.unique(labels)))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        assert (model.classes_[proba.argmax(axis=1)] == model.predict(X)).mean() > 0.98
+
+
+def test_a_config_of_a_family_outside_the_search_is_skipped_with_a_warning(data):
+    X, y, folds, n_classes = data
+    with pytest.warns(UserWarning, match="not among the searched families"):
+        result = run_search(X, y, folds, n_classes=n_classes, time_budget=30, n_trials=1,
+                            enqueue=[DEFAULT_CONFIG], families=("logreg",))
+    assert result.study.trials[0].params["classifier"] == "logreg"
 
 
 def test_a_failing_config_is_recorded_as_error(data):
