@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--split-warm", action="store_true",
                         help="count warm rows of the nearest-datasets warm start (before "
                         "2026-12-02, or warmstart nearest) as warm-nearest, beside the portfolio's")
+    report.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                        help="only the rows of these train/test split seeds (default: all)")
     report.add_argument("--md", help="write the tables here")
     report.add_argument("--plot", help="write the mean-rank-over-budget plot here (PNG)")
     report.add_argument("--plot-time", help="write the rank-over-time plot of the searches here (PNG)")

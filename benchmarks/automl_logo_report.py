@@ -143,6 +143,38 @@ def cv_versus_test(at: pd.DataFrame, warm_method: str = "warm") -> str:
             f"the {counts[1]} and {agree[-1]} of the {counts[-1]}")
 
 
+def lead_over_time(runs: pd.DataFrame, fractions: tuple[float, ...] = (0.1, 0.3, 0.5, 1.0),
+                   warm_method: str = "warm") -> str:
+    """(a) against (b) on the best single configuration's CV score found so far, at fractions
+    of the budget: per dataset and split seed (each run of ``runs``, all at one budget, with
+    its anytime ``history``), wins, ties and losses. It shows how long the warm start's head
+    start lasts in the search's own objective; a run with no finished trial by then scores
+    below any that has one."""
+    pair = runs[runs["method"].isin([warm_method, "cold"])]
+    if "history" not in pair:
+        return ""
+    pair = pair[pair["history"].apply(lambda h: isinstance(h, list))]
+    if pair.empty:
+        return ""
+    budget = float(pair["budget"].iloc[0])
+    parts = []
+    for fraction in fractions:
+        at = budget * fraction
+        best = pair.assign(best=[max((score for seconds, score in history
+                                      if score is not None and seconds <= at), default=-np.inf)
+                                 for history in pair["history"]])
+        wide = best.pivot_table(index=["dataset", "seed"], columns="method", values="best").dropna()
+        if not {warm_method, "cold"} <= set(wide.columns):
+            return ""
+        warm, cold = wide[warm_method], wide["cold"]  # compared, not subtracted: -inf == -inf
+        wins, ties = int((warm > cold).sum()), int((warm == cold).sum())
+        parts.append(f"{at:g} s: {wins}/{ties}/{len(wide) - wins - ties} "
+                     f"({100 * wins / len(wide):.0f}% strict)")
+    a = LABELS[warm_method].split(" ")[0]
+    return (f"Best single CV score so far, {a} vs (b), wins/ties/losses over {len(wide)} runs "
+            "(dataset and split) at " + "; ".join(parts))
+
+
 def pairwise_table(wide: pd.DataFrame) -> str:
     """Markdown table: the share of datasets on which the row's method scores strictly higher
     than the column's (test balanced accuracy). It shows what a strict-win share can reach
@@ -161,7 +193,10 @@ def command_report(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import keel_manifest
 
     rows = load_rows(args.runs, split_warm=args.split_warm)
-    rows = rows[rows["method"].isin(args.methods)].reset_index(drop=True)
+    rows = rows[rows["method"].isin(args.methods)]
+    if getattr(args, "seeds", None):
+        rows = rows[rows["seed"].isin(args.seeds)]
+    rows = rows.reset_index(drop=True)
     warm_method = next((m for m in args.methods if m.startswith("warm")), "warm")
     # A method that produced no model (an AutoClassifier before the majority-class fallback)
     # scores what that fallback scores: balanced accuracy 1 / n_classes.
@@ -190,6 +225,9 @@ def command_report(args: argparse.Namespace) -> int:
             cv_line = cv_versus_test(rows[rows["budget"] == budget], warm_method)
             if cv_line:
                 lines.append("\n" + cv_line)
+            lead_line = lead_over_time(rows[rows["budget"] == budget], warm_method=warm_method)
+            if lead_line:
+                lines.append("\n" + lead_line)
         lines.append("\n" + pairwise_table(wide))
     text = "\n".join(lines) + "\n"
     print(text)

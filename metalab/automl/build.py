@@ -25,7 +25,7 @@ from .evaluate import make_folds
 from .metabase import STUDY_PREFIX, open_storage
 from .metafeatures import compute_metafeatures
 from .search import make_sampler, run_search
-from .space import DEFAULT_CONFIG
+from .space import DEFAULT_CONFIG, check_families
 
 __all__ = ["build_metabase", "build_metabase_parallel", "dataset_seed"]
 
@@ -46,6 +46,7 @@ def build_metabase(
     cv: int = 3,
     per_fit_time_limit: float | None = None,
     n_trials: int | None = None,
+    families: Sequence[str] | None = None,
     log: Callable[[str], None] = print,
 ) -> list[str]:
     """Search each dataset not yet in ``storage``; return the names this call added.
@@ -58,20 +59,24 @@ def build_metabase(
         cv: number of cross-validation folds.
         per_fit_time_limit: seconds per fold fit (default: a quarter of ``time_budget``).
         n_trials: also stop each search after this many trials.
+        families: the model families searched (default: the default five); the default
+            random forest starts each search only when ``random_forest`` is among them.
         log: where progress lines go.
     """
     rdb = open_storage(storage, create=True)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return _build(datasets, rdb, time_budget, seed, cv, per_fit_time_limit, n_trials, log)
+        return _build(datasets, rdb, time_budget, seed, cv, per_fit_time_limit, n_trials,
+                      check_families(families), log)
     finally:
         optuna.logging.set_verbosity(verbosity)
 
 
 def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
            time_budget: float, seed: int, cv: int, per_fit_time_limit: float | None,
-           n_trials: int | None, log: Callable[[str], None]) -> list[str]:
+           n_trials: int | None, families: tuple[str, ...],
+           log: Callable[[str], None]) -> list[str]:
     added = []
     for dataset in datasets:
         name = STUDY_PREFIX + dataset.name
@@ -93,8 +98,10 @@ def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
         study.set_user_attr("shape", [int(X.shape[0]), int(X.shape[1])])
         result = run_search(
             X, y, make_folds(y, cv, seed), n_classes=len(classes), time_budget=time_budget,
-            seed=search_seed, enqueue=[DEFAULT_CONFIG], per_fit_time_limit=per_fit_time_limit,
-            n_trials=n_trials, keep_best=1, study=study,
+            seed=search_seed,
+            enqueue=[DEFAULT_CONFIG] if DEFAULT_CONFIG["classifier"] in families else [],
+            per_fit_time_limit=per_fit_time_limit, n_trials=n_trials, keep_best=1, study=study,
+            families=families,
         )
         study.set_user_attr("complete", True)
         trials = result.study.get_trials(deepcopy=False)

@@ -87,6 +87,7 @@ def cross_evaluate(
     per_fit_time_limit: float = 5.0,
     max_rows: int | None = 1000,
     per_group: int = 2,
+    candidates: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
     log: Callable[[str], None] = print,
 ) -> MetaBase:
     """Cross-validate every candidate of ``base`` on every dataset; return the base with them.
@@ -99,10 +100,12 @@ def cross_evaluate(
     in the base (up to solver round-off). A fold fit longer than ``per_fit_time_limit`` seconds fails the candidate.
     A dataset with more than ``max_rows`` rows is cross-validated on a stratified sample of
     that many (the matrix ranks candidates; it need not be exact, and it must be affordable).
-    The candidates are :func:`candidate_configs` with ``per_group``; a run with a larger
-    ``per_group`` on a copy of a smaller one's ``out`` scores only the new candidates.
+    The candidates are :func:`candidate_configs` with ``per_group`` unless ``candidates``
+    (origin -> (group, configuration)) names them; a run with a larger ``per_group`` on a copy
+    of a smaller one's ``out`` scores only the new candidates.
     """
-    candidates = candidate_configs(base, per_group=per_group)
+    if candidates is None:
+        candidates = candidate_configs(base, per_group=per_group)
     path = Path(out)
     done = set()
     if path.is_file():
@@ -132,7 +135,7 @@ def cross_evaluate(
                 handle.write(json.dumps(row) + "\n")
                 handle.flush()
         log(f"{dataset.name}: {len(todo)} candidates in {time.monotonic() - start:.1f} s")
-    return with_cross_scores(base, [path], per_group=per_group)
+    return with_cross_scores(base, [path], per_group=per_group, candidates=candidates)
 
 
 def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
@@ -146,9 +149,10 @@ def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
 
 
 def with_cross_scores(base: MetaBase, files: Iterable[str | os.PathLike[str]], *,
-                      per_group: int = 2) -> MetaBase:
-    """``base`` with the candidates (:func:`candidate_configs` with ``per_group``) and their
-    scores and seconds read from cross-evaluation files.
+                      per_group: int = 2,
+                      candidates: Mapping[str, tuple[str, dict[str, Any]]] | None = None) -> MetaBase:
+    """``base`` with the candidates (:func:`candidate_configs` with ``per_group``, or the
+    given ``candidates``) and their scores and seconds read from cross-evaluation files.
 
     Raises:
         ConfigError: a candidate has no score in any file (``per_group`` larger than the one
@@ -162,7 +166,8 @@ def with_cross_scores(base: MetaBase, files: Iterable[str | os.PathLike[str]], *
             scores.setdefault(row["dataset"], {})[row["candidate"]] = float(row["score"])
             if "seconds" in row:
                 seconds.setdefault(row["dataset"], {})[row["candidate"]] = float(row["seconds"])
-    candidates = candidate_configs(base, per_group=per_group)
+    if candidates is None:
+        candidates = candidate_configs(base, per_group=per_group)
     scored = {origin for row in scores.values() for origin in row}
     unscored = [origin for origin in candidates if origin not in scored]
     if unscored and scores:

@@ -48,6 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="seconds allowed for one fold's fit (default: budget / 4, at least 1)")
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--workers", type=int, default=1, help="worker processes")
+    build.add_argument("--families", nargs="+", metavar="FAMILY",
+                       help="model families to search (default: the default five)")
     build.set_defaults(func=run_build)
 
     export = actions.add_parser(
@@ -91,6 +93,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="cross-validate larger datasets on a stratified sample of this size")
     cross.add_argument("--per-group", type=int, default=2,
                        help="candidates: the best configuration of up to this many datasets of each group")
+    cross.add_argument("--add-candidates", metavar="BASE",
+                       help="also take the candidates of this base (e.g. one built with other "
+                       "--families), named ORIGIN@STEM of its file")
+    cross.add_argument("--add-per-group", type=int, default=1,
+                       help="candidates per group taken from --add-candidates")
     cross.add_argument("--note", default="", help="free text added to the export's info")
     cross.set_defaults(func=run_cross)
 
@@ -131,13 +138,15 @@ def run_build(args: argparse.Namespace) -> int:
     from functools import partial
 
     from metalab.automl.build import build_metabase, build_metabase_parallel
+    from metalab.automl.space import check_families
 
     if args.budget <= 0:
         raise ConfigError(f"--budget must be > 0 seconds, got {args.budget}")
     if args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     options = dict(time_budget=args.budget, seed=args.seed, cv=args.cv,
-                   per_fit_time_limit=args.per_fit_limit, n_trials=args.trials)
+                   per_fit_time_limit=args.per_fit_limit, n_trials=args.trials,
+                   families=check_families(args.families))
     start = time.monotonic()
     if args.workers == 1:
         added = build_metabase(_corpus(args), args.storage,
@@ -171,11 +180,17 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_cross(args: argparse.Namespace) -> int:
     from metalab.automl.metabase import load_metabase, store_cross
-    from metalab.automl.portfolio import cross_evaluate, with_cross_scores
+    from metalab.automl.portfolio import candidate_configs, cross_evaluate, with_cross_scores
 
     if args.per_group < 1:
         raise ConfigError(f"--per-group must be at least 1 (candidates per group), got {args.per_group}")
     base = load_metabase(args.metabase)
+    candidates = candidate_configs(base, per_group=args.per_group)
+    if args.add_candidates:
+        other = load_metabase(args.add_candidates)
+        tag = Path(args.add_candidates).stem
+        candidates.update((f"{origin}@{tag}", pair) for origin, pair in
+                          candidate_configs(other, per_group=args.add_per_group).items())
     files = [Path(args.scores), *map(Path, args.merge)]
     if not args.merge_only:
         datasets = _corpus(args)
@@ -189,12 +204,13 @@ def run_cross(args: argparse.Namespace) -> int:
             datasets = datasets[k::n]
         cross_evaluate(base, datasets, args.scores, seed=args.seed, cv=args.cv,
                        per_fit_time_limit=args.per_fit_limit, max_rows=args.max_rows,
-                       per_group=args.per_group, log=lambda line: print(line, flush=True))
+                       per_group=args.per_group, candidates=candidates,
+                       log=lambda line: print(line, flush=True))
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise ConfigError(f"no such score file(s): {missing}")
     if args.write:
-        crossed = with_cross_scores(base, files, per_group=args.per_group)
+        crossed = with_cross_scores(base, files, per_group=args.per_group, candidates=candidates)
         note = (base.info.get("note", "") + " | cross-evaluated "
                 + datetime.now(timezone.utc).strftime("%Y-%m-%d") + ": " + args.note).strip(" |:")
         info = {**base.info, "candidates": len(crossed.candidates), "note": note}

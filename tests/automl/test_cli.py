@@ -100,6 +100,16 @@ def test_build_then_export_a_metabase(keel_root, tmp_path, capsys):
     assert 1 <= len(payload["datasets"][0]["configs"]) <= 3
 
 
+def test_build_over_named_families_searches_only_those(keel_root, tmp_path):
+    storage, export = tmp_path / "base.db", tmp_path / "base.json"
+    assert _main(["build-metabase", "--storage", str(storage), "--keel-root", str(keel_root),
+                  "--datasets", "iris", "--budget", "60", "--trials", "3",
+                  "--families", "svm", "mlp"]) == 0
+    assert _main(["export-metabase", "--storage", str(storage), "--out", str(export)]) == 0
+    configs = json.loads(export.read_text())["datasets"][0]["configs"]
+    assert configs and all(c["config"]["classifier"] in ("svm", "mlp") for c in configs)
+
+
 def test_build_with_a_bad_budget_is_a_clean_error(tmp_path, keel_root, capsys):
     code = _main(["build-metabase", "--storage", str(tmp_path / "b.db"), "--keel-root",
                   str(keel_root), "--budget", "0"])

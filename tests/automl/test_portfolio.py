@@ -182,6 +182,31 @@ def test_cross_evaluate_command_writes_a_base_with_a_portfolio(keel_root, tmp_pa
     assert "2 candidates, 4 scores" in capsys.readouterr().out
 
 
+def test_candidates_added_from_another_base_are_scored_beside_the_bases_own(
+        keel_root, tmp_path, capsys):
+    from metalab.cli import main
+
+    base = MetaBase((
+        DatasetRecord("iris", "iris", {"m": 0.0}, ((0.9, dict(LOGREG)),)),
+        DatasetRecord("zoo-3", "zoo", {"m": 1.0}, ((0.9, dict(KNN)),)),
+    ))
+    svm = {"classifier": "svm", "num_imputer": "median", "cat_encoder": "onehot",
+           "scaler": "standard", "svm:C": 1.0, "svm:gamma": 0.1, "svm:class_weight": "none"}
+    other = MetaBase((DatasetRecord("iris", "iris", {"m": 0.0}, ((0.95, svm),)),))
+    base.to_json(tmp_path / "base.json")
+    other.to_json(tmp_path / "svm_base.json")
+    scores, out = tmp_path / "scores.jsonl", tmp_path / "crossed.json"
+    assert main(["automl", "cross-evaluate", "--metabase", str(tmp_path / "base.json"),
+                 "--add-candidates", str(tmp_path / "svm_base.json"), "--scores", str(scores),
+                 "--keel-root", str(keel_root), "--datasets", "iris", "zoo-3",
+                 "--write", str(out)]) == 0
+    crossed = MetaBase.from_json(out)
+    assert crossed.candidates["iris@svm_base"] == ("iris", svm)
+    assert set(crossed.candidates) == {"iris", "zoo-3", "iris@svm_base"}
+    assert crossed.cross_scores["iris"]["iris@svm_base"] > 0.8  # an RBF SVM on iris
+    assert "3 candidates, 6 scores" in capsys.readouterr().out
+
+
 def test_a_larger_per_group_scores_only_the_new_candidates_on_a_copy_of_the_smaller_runs_scores(
         keel_root, tmp_path, capsys):
     from metalab.cli import main

@@ -121,3 +121,23 @@ def test_cv_versus_test_reports_where_the_test_split_follows_the_cross_validated
                            "< on 1 of 4")
     assert text.endswith("the test split agrees on 1 of the 2 and 0 of the 1")
     assert cv_versus_test(at.drop(columns="cv_ensemble")) == ""
+
+
+def test_lead_over_time_counts_who_has_the_better_cv_score_so_far_at_each_fraction_of_the_budget():
+    from automl_logo_report import lead_over_time
+
+    runs = pd.DataFrame([
+        # d1: warm leads early, cold catches up to a tie by the end
+        {"dataset": "d1", "seed": 0, "method": "warm", "budget": 10.0, "history": [[0.5, 0.8], [6, 0.9]]},
+        {"dataset": "d1", "seed": 0, "method": "cold", "budget": 10.0, "history": [[2, 0.7], [9, 0.9]]},
+        # d2: cold has no trial before 3 s, then overtakes
+        {"dataset": "d2", "seed": 0, "method": "warm", "budget": 10.0, "history": [[0.9, 0.6], [4, 0.6]]},
+        {"dataset": "d2", "seed": 0, "method": "cold", "budget": 10.0, "history": [[3.5, 0.7], [4.5, None]]},
+    ])
+    text = lead_over_time(runs, fractions=(0.05, 0.1, 0.3, 1.0))
+    assert text.startswith("Best single CV score so far, (a) vs (b), wins/ties/losses over 2 runs")
+    assert "0.5 s: 1/1/0 (50% strict)" in text  # d2: neither has a trial yet, a tie
+    assert "1 s: 2/0/0 (100% strict)" in text
+    assert "3 s: 2/0/0 (100% strict)" in text
+    assert "10 s: 0/1/1 (0% strict)" in text
+    assert lead_over_time(runs.drop(columns="history")) == ""
