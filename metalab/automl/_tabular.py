@@ -218,7 +218,7 @@ def check_target(y: Any, n_rows: int | None = None) -> tuple[np.ndarray, np.ndar
     classes, encoded, counts = np.unique(labels, return_inverse=True, return_counts=True)
     if classes.shape[0] < 2:
         raise DataError(
-            f"the target has only one class ({classes[0]!r}); classification needs at least "
+            f"the target has only one class ({classes[0].item()!r}); classification needs at least "
             "2 classes"
         )
     if counts.max() < 2:

@@ -139,10 +139,12 @@ def test_leaderboard_lists_every_trial_best_first(mixed_frame, tiny_metabase):
     assert all(a[0] <= b[0] for a, b in zip(model.history_, model.history_[1:]))
 
 
-def test_single_class_is_refused(mixed_frame):
+def test_single_class_is_refused_naming_the_class(mixed_frame):
     X, _ = mixed_frame
-    with pytest.raises(DataError, match="only one class"):
+    with pytest.raises(DataError, match=r"only one class \(0\.0\)"):
         AutoClassifier(metabase=None).fit(X, np.zeros(len(X)))
+    with pytest.raises(DataError, match=r"only one class \('x'\)"):
+        AutoClassifier(metabase=None).fit(X, np.array(["x"] * len(X), dtype=object))
 
 
 def test_a_class_with_one_row_warns_and_is_never_validated(mixed_frame):
