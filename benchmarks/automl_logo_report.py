@@ -72,6 +72,16 @@ def ranks(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+def _best_so_far(history: list, times: np.ndarray) -> np.ndarray:
+    """The best score of ``history`` ((seconds, score) per trial, score None for a failed
+    one) finished by each of ``times``; -inf before the first finished trial."""
+    best = np.full(len(times), -np.inf)
+    for seconds, score in history:
+        if score is not None:
+            best[times >= seconds] = np.maximum(best[times >= seconds], score)
+    return best
+
+
 def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.DataFrame:
     """Mean rank over time of the searches' best CV score so far, as auto-sklearn's paper
     draws its figures: per dataset run by every searching method at ``budget`` with its
@@ -92,9 +102,7 @@ def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.Da
         for j, method in enumerate(methods):
             (history,) = runs[(runs["dataset"] == dataset) & (runs["seed"] == seed)
                               & (runs["method"] == method)]["history"]
-            for seconds, score in history:
-                if score is not None:
-                    best[times >= seconds, j] = np.maximum(best[times >= seconds, j], score)
+            best[:, j] = _best_so_far(history, times)
         ranks_sum += pd.DataFrame(best).rank(axis=1, ascending=False, method="average").to_numpy()
     datasets = runs_done.get_level_values("dataset").nunique()
     return pd.DataFrame(ranks_sum / max(len(runs_done), 1), index=times, columns=methods).rename_axis(
@@ -154,24 +162,19 @@ def lead_over_time(runs: pd.DataFrame, fractions: tuple[float, ...] = (0.1, 0.3,
     if "history" not in pair:
         return ""
     pair = pair[pair["history"].apply(lambda h: isinstance(h, list))]
-    if pair.empty:
+    if set(pair["method"]) != {warm_method, "cold"}:
         return ""
-    budget = float(pair["budget"].iloc[0])
+    times = float(pair["budget"].iloc[0]) * np.asarray(fractions)
+    best = pd.DataFrame([_best_so_far(history, times) for history in pair["history"]],
+                        index=pd.MultiIndex.from_frame(pair[["method", "dataset", "seed"]]))
+    warm, cold = best.loc[warm_method].align(best.loc["cold"], join="inner", axis=0)
     parts = []
-    for fraction in fractions:
-        at = budget * fraction
-        best = pair.assign(best=[max((score for seconds, score in history
-                                      if score is not None and seconds <= at), default=-np.inf)
-                                 for history in pair["history"]])
-        wide = best.pivot_table(index=["dataset", "seed"], columns="method", values="best").dropna()
-        if not {warm_method, "cold"} <= set(wide.columns):
-            return ""
-        warm, cold = wide[warm_method], wide["cold"]  # compared, not subtracted: -inf == -inf
-        wins, ties = int((warm > cold).sum()), int((warm == cold).sum())
-        parts.append(f"{at:g} s: {wins}/{ties}/{len(wide) - wins - ties} "
-                     f"({100 * wins / len(wide):.0f}% strict)")
+    for i, at in enumerate(times):  # compared, not subtracted: -inf == -inf is a tie
+        wins, ties = int((warm[i] > cold[i]).sum()), int((warm[i] == cold[i]).sum())
+        parts.append(f"{at:g} s: {wins}/{ties}/{len(warm) - wins - ties} "
+                     f"({100 * wins / len(warm):.0f}% strict)")
     a = LABELS[warm_method].split(" ")[0]
-    return (f"Best single CV score so far, {a} vs (b), wins/ties/losses over {len(wide)} runs "
+    return (f"Best single CV score so far, {a} vs (b), wins/ties/losses over {len(warm)} runs "
             "(dataset and split) at " + "; ".join(parts))
 
 
@@ -194,7 +197,7 @@ def command_report(args: argparse.Namespace) -> int:
 
     rows = load_rows(args.runs, split_warm=args.split_warm)
     rows = rows[rows["method"].isin(args.methods)]
-    if getattr(args, "seeds", None):
+    if args.seeds:
         rows = rows[rows["seed"].isin(args.seeds)]
     rows = rows.reset_index(drop=True)
     warm_method = next((m for m in args.methods if m.startswith("warm")), "warm")

@@ -25,7 +25,7 @@ from .evaluate import make_folds
 from .metabase import STUDY_PREFIX, open_storage
 from .metafeatures import compute_metafeatures
 from .search import make_sampler, run_search
-from .space import DEFAULT_CONFIG, check_families
+from .space import check_families, cold_start_configs
 
 __all__ = ["build_metabase", "build_metabase_parallel", "dataset_seed"]
 
@@ -98,8 +98,7 @@ def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
         study.set_user_attr("shape", [int(X.shape[0]), int(X.shape[1])])
         result = run_search(
             X, y, make_folds(y, cv, seed), n_classes=len(classes), time_budget=time_budget,
-            seed=search_seed,
-            enqueue=[DEFAULT_CONFIG] if DEFAULT_CONFIG["classifier"] in families else [],
+            seed=search_seed, enqueue=cold_start_configs(families),
             per_fit_time_limit=per_fit_time_limit, n_trials=n_trials, keep_best=1, study=study,
             families=families,
         )

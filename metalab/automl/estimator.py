@@ -38,7 +38,7 @@ from .metabase import MetaBase, load_metabase
 from .metafeatures import metafeatures_of_frame
 from .portfolio import portfolio_configs
 from .search import TPE_STARTUP_TRIALS, run_search
-from .space import DEFAULT_CONFIG, check_families
+from .space import check_families, cold_start_configs
 from .warmstart import nearest_datasets, warmstart_configs
 
 __all__ = ["AutoClassifier"]
@@ -275,7 +275,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     def _warm_start(self, metafeatures: dict[str, float]) -> tuple[list[dict[str, Any]], list[str]]:
         families = check_families(self.families)
-        cold = [dict(DEFAULT_CONFIG)] if DEFAULT_CONFIG["classifier"] in families else []
+        cold = cold_start_configs(families)
         if self.metabase is None:
             return cold, []
         base = load_metabase(self.metabase)

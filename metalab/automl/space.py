@@ -39,6 +39,7 @@ __all__ = [
     "config_distributions",
     "config_key",
     "check_families",
+    "cold_start_configs",
     "suggest_config",
     "validate_config",
 ]
@@ -78,6 +79,12 @@ def check_families(families: Sequence[str] | None) -> tuple[str, ...]:
             f"{unknown}" if unknown else "families must name at least one model family"
         )
     return tuple(f for f in FAMILIES if f in set(families))
+
+
+def cold_start_configs(families: tuple[str, ...]) -> list[dict[str, Any]]:
+    """What a search without a warm start evaluates first: :data:`DEFAULT_CONFIG` when its
+    family is among the checked ``families``, else nothing (the sampler starts)."""
+    return [dict(DEFAULT_CONFIG)] if DEFAULT_CONFIG["classifier"] in families else []
 
 
 def suggest_config(trial: optuna.Trial, families: Sequence[str] = DEFAULT_FAMILIES) -> dict[str, Any]:

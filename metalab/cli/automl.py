@@ -184,6 +184,8 @@ def run_cross(args: argparse.Namespace) -> int:
 
     if args.per_group < 1:
         raise ConfigError(f"--per-group must be at least 1 (candidates per group), got {args.per_group}")
+    if args.add_per_group < 1:
+        raise ConfigError(f"--add-per-group must be at least 1 (candidates per group), got {args.add_per_group}")
     base = load_metabase(args.metabase)
     candidates = candidate_configs(base, per_group=args.per_group)
     if args.add_candidates:

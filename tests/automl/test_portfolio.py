@@ -205,6 +205,10 @@ def test_candidates_added_from_another_base_are_scored_beside_the_bases_own(
     assert set(crossed.candidates) == {"iris", "zoo-3", "iris@svm_base"}
     assert crossed.cross_scores["iris"]["iris@svm_base"] > 0.8  # an RBF SVM on iris
     assert "3 candidates, 6 scores" in capsys.readouterr().out
+    assert main(["automl", "cross-evaluate", "--metabase", str(tmp_path / "base.json"),
+                 "--add-candidates", str(tmp_path / "svm_base.json"), "--add-per-group", "0",
+                 "--scores", str(scores), "--merge-only"]) == 2
+    assert "--add-per-group must be at least 1" in capsys.readouterr().err
 
 
 def test_a_larger_per_group_scores_only_the_new_candidates_on_a_copy_of_the_smaller_runs_scores(
