@@ -19,7 +19,7 @@ import torch
 
 from metalab.algorithms import build_learner
 from metalab.data.load import omniglot
-from metalab.tasks.sampling import EpisodeStream
+from metalab.tasks.image import EpisodeStream
 
 SHAPES = ((5, 1, 15, 32), (20, 5, 15, 1), (60, 5, 5, 1))  # ways, shots, queries, meta-batch
 

@@ -1,8 +1,22 @@
-"""Errors metalab raises for bad input: each says what was expected, what came, and the fix."""
+"""Errors metalab raises for bad input: each says what was expected, what came, and the fix.
+
+An error about a configuration value names the field (``ways``, ``inner_lr``) in its message
+and in ``fields``; the command line adds the flag that sets each field.
+"""
+
+from __future__ import annotations
 
 
 class MetalabError(Exception):
-    """Base class of every error metalab raises for the user to act on."""
+    """Base class of every error metalab raises for the user to act on.
+
+    Attributes:
+        fields: the configuration fields the error is about (may be empty).
+    """
+
+    def __init__(self, message: str = "", *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = tuple(fields)
 
 
 class DataError(MetalabError, ValueError):

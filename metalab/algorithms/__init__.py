@@ -1,34 +1,38 @@
-"""Meta-learners, one per file, all behind :class:`MetaLearner`; looked up by name here."""
+"""Meta-learners, one per file, grouped by family, all behind :class:`MetaLearner`; looked up by name here.
+
+- :mod:`~metalab.algorithms.metric`: ProtoNet, Siamese, Matching and Relation networks;
+- :mod:`~metalab.algorithms.gradient`: MAML, first-order MAML, ANIL, Meta-SGD, Reptile, TAML;
+- :mod:`~metalab.algorithms.memory`: the model-based learners.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from metalab.algorithms.base import MetaLearner, MetaLoss, TaskModel
-from metalab.algorithms.matching import MatchingNet
-from metalab.algorithms.protonet import ProtoNet
-from metalab.algorithms.anil import ANIL
-from metalab.algorithms.fomaml import FOMAML
-from metalab.algorithms.maml import MAML
-from metalab.algorithms.metasgd import MetaSGD
-from metalab.algorithms.reptile import Reptile
-from metalab.algorithms.taml import TAML
-from metalab.algorithms.relation import RelationNet
-from metalab.algorithms.siamese import Siamese
+from metalab.algorithms import gradient, memory, metric
+from metalab.algorithms.base import MetaLearner, MetaLoss, Runtime, TaskModel
+from metalab.algorithms.gradient import ANIL, FOMAML, MAML, TAML, MetaSGD, Reptile
+from metalab.algorithms.metric import MatchingNet, ProtoNet, RelationNet, Siamese
 from metalab.errors import ConfigError
 
-ALGORITHMS: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (ProtoNet,)}
-ALGORITHMS.update({cls.name: cls for cls in (MAML, FOMAML, ANIL, MetaSGD, Reptile, TAML)})  # optimization-based
-ALGORITHMS.update({cls.name: cls for cls in (Siamese, MatchingNet, RelationNet)})  # metric-based
+ALGORITHMS: dict[str, type[MetaLearner]] = {
+    cls.name: cls for cls in (*metric.LEARNERS, *gradient.LEARNERS, *memory.LEARNERS)
+}
+RUNTIME_OPTIONS = tuple(f.name for f in dataclasses.fields(Runtime))  # not hyperparameters
 
 
 def learner_config(algorithm: str, values: dict[str, Any] | None = None) -> Any:
     """The algorithm's ``Config`` dataclass from plain values, rejecting unknown keys."""
     if algorithm not in ALGORITHMS:
-        raise ConfigError(f"unknown algorithm {algorithm!r}; available: {', '.join(sorted(ALGORITHMS))}")
+        raise ConfigError(f"unknown algorithm {algorithm!r}; available: {', '.join(sorted(ALGORITHMS))}",
+                          fields=("algorithm",))
     config_class = ALGORITHMS[algorithm].Config
     known = {f.name for f in dataclasses.fields(config_class)}
+    runtime = sorted(set(values or {}) & set(RUNTIME_OPTIONS))
+    if runtime:
+        raise ConfigError(f"{runtime} are runtime options, not hyperparameters of {algorithm}: set them as "
+                          f"training options ({', '.join(f'{k}=...' for k in runtime)})", fields=tuple(runtime))
     unknown = set(values or {}) - known
     if unknown:
         raise ConfigError(
@@ -42,5 +46,5 @@ def build_learner(algorithm: str, values: dict[str, Any] | None = None) -> MetaL
     return ALGORITHMS[algorithm](learner_config(algorithm, values))
 
 
-__all__ = ["ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "ProtoNet", "build_learner", "learner_config",
-           "Siamese", "MatchingNet", "RelationNet"]
+__all__ = ["ALGORITHMS", "ANIL", "FOMAML", "MAML", "MatchingNet", "MetaLearner", "MetaLoss", "MetaSGD", "ProtoNet",
+           "RelationNet", "Reptile", "Runtime", "Siamese", "TAML", "TaskModel", "build_learner", "learner_config"]

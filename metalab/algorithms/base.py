@@ -38,10 +38,34 @@ class TaskModel(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class MetaLoss:
-    """What :meth:`MetaLearner.meta_loss` returns: the loss to minimise and detached metrics."""
+    """What :meth:`MetaLearner.meta_loss` returns.
+
+    Attributes:
+        loss: the scalar to minimise.
+        outputs: the adapted models' detached query outputs ``[T, Q, ...]``, which the task
+            family scores (accuracy, MSE) for the training log; None if there are none.
+        metrics: what the learner itself reports besides (a regularizer's value, the query
+            loss when ``loss`` is a surrogate).
+    """
 
     loss: torch.Tensor
-    metrics: dict[str, float]
+    outputs: torch.Tensor | None = None
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    """How a learner computes, not what it computes: never stored in checkpoints.
+
+    Attributes:
+        workers: threads that share a meta-batch's tasks (0: one per PyTorch CPU thread, 1 on
+            a GPU); used by learners that compute tasks one by one.
+        vmap: compute a meta-batch's tasks together with :func:`torch.func.vmap`; None lets
+            the learner choose (MAML: on for the MLP backbone, where it is much faster).
+    """
+
+    workers: int = 0
+    vmap: bool | None = None
 
 
 class MetaLearner(nn.Module, abc.ABC):
@@ -49,34 +73,44 @@ class MetaLearner(nn.Module, abc.ABC):
 
     ``Config`` is a frozen dataclass of the learner's hyperparameters; ``config`` is stored in
     checkpoints so that :func:`metalab.algorithms.build_learner` rebuilds the same learner.
+    ``task_kinds`` lists the kinds of task family it can learn (:attr:`metalab.tasks.family.TaskFamily.kind`);
+    ``runtime`` holds execution choices (:class:`Runtime`), set freely after construction.
     """
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    task_kinds: ClassVar[frozenset[str]] = frozenset({"classification"})
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any = None) -> None:
         super().__init__()
-        self.config = config
+        self.config = config if config is not None else self.Config()
+        self.runtime = Runtime()
 
     @abc.abstractmethod
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> TaskModel:
-        """Read one task's support set (``[N*K, ...]``, labels ``[N*K]``); return its task model."""
+        """Read one task's support set (``[N*K, ...]``, labels ``[N*K]``); return its task model.
+
+        ``ways`` is the number of classes, or 0 for a task without classes (regression).
+        """
+
+    def prior(self) -> TaskModel | None:
+        """The task model before any support set is read, where there is one (MAML's
+        initialisation; plots show it beside the adapted model)."""
+        return None
 
     def meta_loss(self, batch: Episode) -> MetaLoss:
-        """Mean query cross-entropy of the adapted models over a batched episode.
+        """Mean query loss of the adapted models over a batched episode.
 
         Learners override this to compute the whole meta-batch at once where that is faster;
         the result must equal this per-task definition.
         """
-        losses, correct = [], []
+        losses, outputs = [], []
         for t in range(batch.tasks):
             task = batch.task(t)
             logits = self.adapt(task.support_x, task.support_y, task.ways)(task.query_x)
             losses.append(self.query_loss(logits, task.query_y))
-            correct.append((logits.argmax(-1) == task.query_y).float().mean())
-        return MetaLoss(
-            loss=torch.stack(losses).mean(), metrics={"accuracy": float(torch.stack(correct).mean())}
-        )
+            outputs.append(logits.detach())
+        return MetaLoss(loss=torch.stack(losses).mean(), outputs=torch.stack(outputs))
 
     def query_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean loss of query logits ``[..., Q, ways]`` against labels ``[..., Q]``.
@@ -110,8 +144,7 @@ class BatchedMetaLearner(MetaLearner):
 
     def meta_loss(self, batch: Episode) -> MetaLoss:
         logits = self.query_logits(batch)
-        accuracy = (logits.argmax(-1) == batch.query_y).float().mean()
-        return MetaLoss(loss=self.query_loss(logits, batch.query_y), metrics={"accuracy": float(accuracy)})
+        return MetaLoss(loss=self.query_loss(logits, batch.query_y), outputs=logits.detach())
 
     @torch.no_grad()
     def predict(self, episode: Episode) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Meta-learning for AutoML on tabular classification (issue 5).
+"""Meta-learning for AutoML on tabular classification.
 
 Meta-features describe a dataset; a meta-knowledge base holds, per dataset, its meta-features
 and every configuration a search evaluated on it (and, cross-evaluated, how candidate

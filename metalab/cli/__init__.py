@@ -35,12 +35,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def flag_hint(fields: Sequence[str]) -> str:
+    """How to set the configuration ``fields`` an error names, on the command line."""
+    import dataclasses
+
+    from metalab.cli.train import FLAGS
+    from metalab.training.config import TrainConfig
+
+    options = {f.name for f in dataclasses.fields(TrainConfig)}
+    flags = {**FLAGS, "resume": "--resume"}
+
+    def where(field: str) -> str:
+        if field in flags:
+            return flags[field]
+        if field in options:
+            return f"'{field}:' in the --config YAML file"
+        return f"--set {field}=VALUE"  # a learner hyperparameter
+
+    return "on the command line, " + "; ".join(f"{field} is {where(field)}" for field in fields) if fields else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except MetalabError as error:
         print(f"metalab: error: {error}", file=sys.stderr)
+        hint = flag_hint(error.fields)
+        if hint:
+            print(f"metalab: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("metalab: interrupted", file=sys.stderr)

@@ -57,10 +57,9 @@ def write_unseen_characters(folder: Path, data_dir: str | None, ways: int = 5, s
 
 
 def run(args: argparse.Namespace) -> int:
-    from metalab.cli.predict import predict_folders
-    from metalab.data.load import load_dataset
     from metalab.evaluation.evaluate import evaluate
-    from metalab.evaluation.paper import paper_figure
+    from metalab.evaluation.predict import predict_folders
+    from metalab.tasks.registry import load_tasks
     from metalab.training.checkpoint import load_learner
     from metalab.training.config import TrainConfig, parse_duration
     from metalab.training.loop import train
@@ -76,13 +75,11 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"2/3 evaluating on the 423 unseen test characters ({args.episodes} fixed episodes each)")
     learner, preprocess, _ = load_learner(Path(args.out) / "best.pt")
-    test_set = load_dataset("omniglot", "test", split="vinyals", data_dir=args.data, preprocess=preprocess)
+    test_tasks = load_tasks("omniglot", "test", split="vinyals", data_dir=args.data, preprocess=preprocess)
     for ways, shots in ((5, 1), (5, 5), (20, 1), (20, 5)):
-        accuracy = evaluate(learner, test_set, ways=ways, shots=shots, queries=15,
-                            episodes=args.episodes, seed=0)
-        paper, source = paper_figure("protonet", "omniglot", ways, shots)
-        print(f"    {accuracy.ways:>2}-way {accuracy.shots}-shot: {accuracy.accuracy:6.2f}% ± {accuracy.ci95:.2f}"
-              f"   paper {paper:.1f}% ({source})")
+        result = evaluate(learner, test_tasks, ways=ways, shots=shots, queries=15, episodes=args.episodes, seed=0)
+        print(f"    {ways:>2}-way {shots}-shot: {result.mean:6.2f}% ± {result.ci95:.2f}"
+              f"   paper {result.paper:.1f}% ({result.paper_source})")
 
     folder = Path(args.out) / "unseen"
     truth = write_unseen_characters(folder, args.data)

@@ -13,6 +13,13 @@ from metalab.errors import ConfigError
 from metalab.training.checkpoint import load_checkpoint
 from metalab.training.config import TrainConfig, load_yaml, parse_duration
 
+def _flag(text: str) -> bool:
+    value = yaml.safe_load(text)
+    if not isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
 # (flag, config field, type, help)
 _OPTIONS = (
     ("--algorithm", "algorithm", str, "meta-learner (protonet, ...)"),
@@ -36,7 +43,11 @@ _OPTIONS = (
     ("--out", "out", str, "run folder"),
     ("--device", "device", str, "auto, cpu or cuda"),
     ("--threads", "threads", int, "CPU threads"),
+    ("--workers", "workers", int, "threads sharing a meta-batch's tasks (0: one per CPU thread)"),
+    ("--vmap", "vmap", _flag, "true or false: vmap over a meta-batch's tasks (default: the learner's choice)"),
 )
+FLAGS = {field: flag for flag, field, _, _ in _OPTIONS}  # config field -> its command-line flag
+RUNTIME = ("out", "threads", "device", "workers", "vmap")  # what --resume may change
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -90,12 +101,13 @@ def run(args: argparse.Namespace) -> int:
         stored = TrainConfig.from_dict(load_checkpoint(last)["config"]) if Path(last).exists() else None
         if stored is not None:
             given = {f: getattr(args, f) for _, f, _, _ in _OPTIONS if getattr(args, f) is not None}
-            changed = [f for f, v in given.items() if f not in ("out", "threads", "device") and getattr(stored, f) != v]
+            changed = [f for f, v in given.items() if f not in RUNTIME and getattr(stored, f) != v]
             if changed:
                 raise ConfigError(
-                    f"--resume continues {config.out} with its stored configuration; it cannot change {changed}"
+                    f"--resume continues {config.out} with its stored configuration; it cannot change "
+                    f"{[FLAGS[f] for f in changed]}"
                 )
-            config = dataclasses.replace(stored, threads=config.threads, device=config.device)
+            config = dataclasses.replace(stored, **{f: getattr(config, f) for f in RUNTIME if f != "out"})
     result = train(config, resume=args.resume, progress=not args.no_progress, command=["metalab", *sys.argv[1:]])
     best = result.best_val
     print(f"trained {config.algorithm} for {result.steps} steps in {result.elapsed / 60:.1f} min; run folder {result.run}")

@@ -44,10 +44,6 @@ class FewShotDataset:
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])  # type: ignore[return-value]
-
     def gather(self, classes: torch.Tensor, picks: torch.Tensor) -> torch.Tensor:
         """Images ``picks[i, j]`` (positions within class ``classes[i]``): ``[N, M, C, H, W]``."""
         x = self.images[self.offsets[classes, None] + picks]

@@ -14,7 +14,6 @@ from metalab.data.folder import image_folder
 from metalab.data.omniglot import DRAWERS, SETS, SIDE, find_omniglot, load_set
 from metalab.data.preprocess import Preprocess
 from metalab.errors import DataError
-from metalab.tasks.regression import REGRESSION_FAMILIES, RegressionTasks
 
 
 @lru_cache(maxsize=2)
@@ -57,23 +56,20 @@ def load_dataset(
     split: str = "vinyals",
     data_dir: str | Path | None = None,
     preprocess: Preprocess | None = None,
-) -> FewShotDataset | RegressionTasks:
-    """``dataset`` is ``omniglot``, a folder of class sub-folders (``folder:PATH`` or a path),
-    or a regression task family (``sinusoid``).
+) -> FewShotDataset:
+    """``dataset`` is ``omniglot`` or a folder of class sub-folders (``folder:PATH`` or a path).
 
     A folder may hold ``train/``, ``val/`` and ``test/`` sub-folders, each with class folders;
-    otherwise the folder itself serves every part. A task family's parts draw disjoint
-    fixed tasks (``split``, ``data_dir`` and ``preprocess`` do not apply).
+    otherwise the folder itself serves every part. (Task families that are not image
+    classes, such as ``sinusoid``, are loaded by :func:`metalab.tasks.registry.load_tasks`.)
     """
-    if dataset in REGRESSION_FAMILIES:
-        return REGRESSION_FAMILIES[dataset](part)
     if dataset == "omniglot":
         return omniglot(split, part, data_dir, preprocess)
     root = Path(dataset.removeprefix("folder:"))
     if not root.exists():
         raise DataError(
-            f"unknown dataset {dataset!r}: expected 'omniglot', {', '.join(map(repr, REGRESSION_FAMILIES))} "
-            "or a folder of class sub-folders"
+            f"unknown dataset {dataset!r}: expected 'omniglot' or a folder of class sub-folders "
+            f"({root} does not exist)", fields=("dataset",)
         )
     if (root / part).is_dir():
         root = root / part

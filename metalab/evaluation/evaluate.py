@@ -1,74 +1,79 @@
-"""Accuracy over fixed, seeded test episodes, with a 95% confidence interval.
+"""A learner's score over fixed, seeded test tasks, with a 95% confidence interval.
 
-The interval is ``1.96 * std / sqrt(episodes)`` over per-episode accuracies (the convention
-of Vinyals et al. 2016 and Snell et al. 2017), never a pooled accuracy over all queries.
-Regression task families (sinusoid) report the per-task query mean squared error the same
-way (:class:`RegressionResult`).
+The interval is ``1.96 * std / sqrt(tasks)`` over per-task scores (the convention of Vinyals
+et al. 2016 and Snell et al. 2017), never a pooled score over all queries. The task family
+says what the score is (accuracy in percent, query MSE) and which direction is better; every
+family's evaluation returns the one :class:`EvalResult`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import torch
 
 from metalab.algorithms.base import MetaLearner
-from metalab.data.dataset import FewShotDataset
-from metalab.tasks.regression import RegressionTasks
-from metalab.tasks.sampling import fixed_episodes
+from metalab.evaluation.paper import paper_figure
+from metalab.tasks.family import TaskFamily, TaskShape
+from metalab.tasks.stream import fixed_tasks
 
 
 @dataclasses.dataclass(frozen=True)
 class EvalResult:
-    """Mean and 95% CI half-width of per-episode accuracy, both in percent."""
+    """Mean and 95% CI half-width of a per-task metric over fixed tasks.
 
-    accuracy: float
+    Attributes:
+        metric: the metric's name (``accuracy`` in percent, ``mse``).
+        mean, ci95: its mean over tasks and the 95% CI half-width.
+        tasks: how many fixed tasks.
+        seed: the fixed tasks' seed.
+        task: what a task was (``ways``, ``shots``, ``queries``, the Omniglot split).
+        higher_is_better: the metric's direction.
+        paper, paper_source: the published figure for this learner and task, if any.
+        summary: a few words on the task, e.g. ``5-way 1-shot``.
+    """
+
+    metric: str
+    mean: float
     ci95: float
-    episodes: int
-    ways: int
-    shots: int
-    queries: int
+    tasks: int
     seed: int
-
-    def __str__(self) -> str:
-        return (
-            f"{self.ways}-way {self.shots}-shot: {self.accuracy:.2f}% ± {self.ci95:.2f} "
-            f"(95% CI over {self.episodes} fixed episodes, {self.queries} queries per class, "
-            f"seed {self.seed})"
-        )
+    task: dict[str, Any]
+    higher_is_better: bool = True
+    paper: float | None = None
+    paper_source: str | None = None
+    summary: str = ""
 
     @property
     def score(self) -> float:
         """Higher is better (validation keeps the best)."""
-        return self.accuracy
-
-
-@dataclasses.dataclass(frozen=True)
-class RegressionResult:
-    """Mean and 95% CI half-width of per-task query mean squared error."""
-
-    mse: float
-    ci95: float
-    episodes: int
-    shots: int
-    queries: int
-    seed: int
+        return self.mean if self.higher_is_better else -self.mean
 
     def __str__(self) -> str:
+        queries = self.task.get("queries")
+        per = " per class" if self.task.get("ways") else " each"
         return (
-            f"{self.shots}-shot: MSE {self.mse:.4f} ± {self.ci95:.4f} (95% CI over {self.episodes} fixed "
-            f"tasks, {self.queries} query points each, seed {self.seed})"
+            f"{self.summary}: {self.metric} {self.mean:.4g} ± {self.ci95:.3g} (95% CI over {self.tasks} fixed "
+            f"tasks, {queries} queries{per}, seed {self.seed})"
         )
 
-    @property
-    def score(self) -> float:
-        return -self.mse
+    def to_json(self) -> dict[str, Any]:
+        """The ``eval --json`` keys: the task's description, ``<metric>: mean``, ``ci95``, ``paper``."""
+        return {**self.task, "metric": self.metric, self.metric: round(self.mean, 5), "ci95": round(self.ci95, 5),
+                "episodes": self.tasks, "seed": self.seed, "paper": self.paper, "paper_source": self.paper_source}
 
 
-def result_from_dict(values: dict) -> EvalResult | RegressionResult:
-    """The result ``dataclasses.asdict`` wrote (checkpoints keep the best validation)."""
-    return RegressionResult(**values) if "mse" in values else EvalResult(**values)
+def result_from_dict(values: dict[str, Any]) -> EvalResult:
+    """The result ``dataclasses.asdict`` wrote (checkpoints keep the best validation), also in
+    the two older forms: accuracy results and regression (MSE) results."""
+    if "metric" in values:
+        return EvalResult(**values)
+    metric = "mse" if "mse" in values else "accuracy"
+    task = {k: values[k] for k in ("ways", "shots", "queries") if k in values}
+    return EvalResult(metric, values[metric], values["ci95"], values["episodes"], values["seed"], task,
+                      higher_is_better=metric != "mse")
 
 
 def mean_ci95(values: torch.Tensor) -> tuple[float, float]:
@@ -80,39 +85,34 @@ def mean_ci95(values: torch.Tensor) -> tuple[float, float]:
 
 def evaluate(
     learner: MetaLearner,
-    dataset: FewShotDataset | RegressionTasks,
+    tasks: TaskFamily,
     *,
-    ways: int | None,
+    ways: int | None = None,
     shots: int,
     queries: int = 15,
     episodes: int = 600,
     seed: int = 0,
     batch: int = 8,
     device: torch.device | str = "cpu",
-) -> EvalResult | RegressionResult:
-    """Evaluate ``learner`` (in eval mode) on fixed episodes ``0..episodes-1`` of ``dataset``.
+) -> EvalResult:
+    """Evaluate ``learner`` (in eval mode) on fixed tasks ``0..episodes-1`` of ``tasks``.
 
-    A regression family (``ways`` is then ignored) gives a :class:`RegressionResult`.
+    ``ways`` is for families with classes (ignored by the others); ``queries`` is per class.
     """
-    regression = isinstance(dataset, RegressionTasks)
-    if regression:
-        tasks = dataset.fixed_episodes(shots, queries, seed=seed, count=episodes, batch=batch)
-    else:
-        tasks = fixed_episodes(dataset, ways, shots, queries, seed=seed, count=episodes, batch=batch)
+    shape = TaskShape(ways, shots, queries)
     was_training = learner.training
     learner.eval()
     scores = []
     try:
-        for episode in tasks:
+        for episode in fixed_tasks(tasks, shape, seed=seed, count=episodes, batch=batch):
             episode = episode.to(device)
-            outputs = learner.predict(episode)
-            if regression:
-                scores.append((outputs - episode.query_y).double().pow(2).flatten(1).mean(-1).cpu())
-            else:
-                scores.append((outputs.argmax(-1) == episode.query_y).double().mean(-1).cpu())
+            scores.append(tasks.task_scores(learner.predict(episode), episode.query_y).cpu())
     finally:
         learner.train(was_training)
-    if regression:
-        return RegressionResult(*mean_ci95(torch.cat(scores)), episodes, shots, queries, seed)
-    mean, ci = mean_ci95(torch.cat(scores) * 100)
-    return EvalResult(mean, ci, episodes, ways, shots, queries, seed)
+    mean, ci = mean_ci95(torch.cat(scores) * tasks.scale)
+    task = tasks.describe(shape)
+    paper = paper_figure(learner.name, tasks.source, task.get("ways"), shots)
+    return EvalResult(
+        tasks.metric, mean, ci, episodes, seed, task, tasks.higher_is_better,
+        paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape),
+    )

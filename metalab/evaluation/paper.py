@@ -1,12 +1,13 @@
-"""Published accuracies (%) to print beside ours: (algorithm, dataset, ways, shots) -> figure.
+"""Published figures to print beside ours: (algorithm, dataset, ways, shots) -> (figure, source).
 
-Omniglot figures are for the Vinyals et al. 2016 split (1200 training characters with
-rotations) unless a method's paper says otherwise.
+Omniglot accuracies (%) are for the Vinyals et al. 2016 split (1200 training characters with
+rotations) unless a method's paper says otherwise; regression figures (query MSE) have no
+ways (None).
 """
 
 from __future__ import annotations
 
-PAPER_ACCURACY: dict[tuple[str, str, int, int], tuple[float, str]] = {
+PAPER_ACCURACY: dict[tuple[str, str, int | None, int], tuple[float, str]] = {
     ("protonet", "omniglot", 5, 1): (98.8, "Snell et al. 2017, Table 1"),
     ("protonet", "omniglot", 5, 5): (99.7, "Snell et al. 2017, Table 1"),
     ("protonet", "omniglot", 20, 1): (96.0, "Snell et al. 2017, Table 1"),
@@ -29,18 +30,13 @@ PAPER_ACCURACY: dict[tuple[str, str, int, int], tuple[float, str]] = {
        for (w, k), a in zip(((5, 1), (5, 5), (20, 1), (20, 5)), (99.6, 99.8, 97.6, 99.1))},
 }
 
-# Sinusoid regression (Finn et al. 2017 task family): query MSE, (algorithm, dataset, shots).
-PAPER_MSE: dict[tuple[str, str, int], tuple[float, str]] = {
-    **{("maml", "sinusoid", k): (m, "Li et al. 2017, Table 1") for k, m in ((5, 1.13), (10, 0.77), (20, 0.48))},
-    **{("metasgd", "sinusoid", k): (m, "Li et al. 2017, Table 1") for k, m in ((5, 0.90), (10, 0.53), (20, 0.31))},
+# Sinusoid regression (Finn et al. 2017 task family): query MSE.
+PAPER_MSE: dict[tuple[str, str, None, int], tuple[float, str]] = {
+    **{("maml", "sinusoid", None, k): (m, "Li et al. 2017, Table 1") for k, m in ((5, 1.13), (10, 0.77), (20, 0.48))},
+    **{("metasgd", "sinusoid", None, k): (m, "Li et al. 2017, Table 1") for k, m in ((5, 0.90), (10, 0.53), (20, 0.31))},
 }
 
 
-def paper_figure(algorithm: str, dataset: str, ways: int, shots: int) -> tuple[float, str] | None:
-    """The paper's accuracy and its source, or None when the paper has no such figure."""
-    return PAPER_ACCURACY.get((algorithm, dataset, ways, shots))
-
-
-def paper_mse(algorithm: str, dataset: str, shots: int) -> tuple[float, str] | None:
-    """The paper's regression MSE and its source, or None."""
-    return PAPER_MSE.get((algorithm, dataset, shots))
+def paper_figure(algorithm: str, dataset: str, ways: int | None, shots: int) -> tuple[float, str] | None:
+    """The paper's figure and its source, or None when the paper has no such figure."""
+    return PAPER_ACCURACY.get((algorithm, dataset, ways, shots)) or PAPER_MSE.get((algorithm, dataset, ways, shots))

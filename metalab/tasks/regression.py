@@ -1,14 +1,10 @@
-"""Regression task families: what a :class:`FewShotDataset` is for classification.
+"""Few-shot regression families: each task is a function, its support and query sets points on it.
 
-A family draws whole tasks (a function and points on it) rather than classes of stored
-examples, and produces the same :class:`Episode` dataclass: ``support_x [K, d_in]``,
-``support_y [K, d_out]`` float targets, ``query_x [Q, d_in]``, ``query_y [Q, d_out]``, and an
-empty ``classes`` (a meta-batch stacks them with a leading task dimension).
-
-Training tasks come from a :class:`RegressionStream` (resumable, like ``EpisodeStream``);
-evaluation task ``i`` is a pure function of (family, part, seed, i, shots, queries):
-:meth:`RegressionTasks.fixed`. The function of task ``i`` is drawn before its points, so it
-is the same for every number of shots and queries.
+A family draws whole tasks (a function, then points on it) and produces the same
+:class:`Episode` as classification: ``support_x [K, d_in]``, ``support_y [K, d_out]`` float
+targets, ``query_x [Q, d_in]``, ``query_y [Q, d_out]``, and an empty ``classes``. The function
+of fixed task ``i`` is drawn before its points, so it is the same for every number of shots
+and queries. Scored by the per-task query mean squared error (lower is better).
 """
 
 from __future__ import annotations
@@ -16,40 +12,57 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from metalab.errors import ConfigError
 from metalab.tasks.episode import Episode
+from metalab.tasks.family import TaskFamily, TaskShape
+from metalab.tasks.seeding import derive_seed, seeded_generator
+
+if TYPE_CHECKING:
+    from metalab.algorithms.base import MetaLearner
 
 PARTS = {"test": 0, "train": 1, "val": 2}  # salts: validation never sees the test tasks
 
 
-def _check(shots: int, queries: int) -> None:
-    for name, value in (("shots", shots), ("queries", queries)):
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+def check_part(part: str) -> None:
+    if part not in PARTS:
+        raise ConfigError(f"part must be one of {sorted(PARTS)}, got {part!r}")
 
 
-class RegressionTasks(abc.ABC):
+class RegressionTasks(TaskFamily):
     """A family of regression tasks, one part (``train``/``val``/``test``) of it.
 
-    Attributes:
-        name: shown in logs, e.g. ``sinusoid/test``.
-        learner_defaults: hyperparameters the family implies for the optimization-based
-            learners (backbone, input and output sizes, the paper's inner step size).
+    Subclasses implement ``sample``. The learner defaults are Finn et al.'s for the sinusoid
+    (40-40 ReLU MLP, inner step 0.01, as many inner steps at evaluation as in training).
     """
 
-    name: str
-    learner_defaults: dict[str, Any]
+    kind = "regression"
+    metric = "mse"
+    higher_is_better = False
+    loss_name = "mse"
 
     def __init__(self, part: str = "train") -> None:
-        if part not in PARTS:
-            raise ConfigError(f"part must be one of {sorted(PARTS)}, got {part!r}")
+        check_part(part)
         self.part = part
+
+    def fixed_seed(self, seed: int, index: int) -> int:
+        return derive_seed(seed, index, PARTS[self.part])
+
+    def task_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return (outputs - targets).double().pow(2).flatten(1).mean(-1)
+
+    def learner_defaults(self, shape: TaskShape) -> dict[str, Any]:
+        return {"backbone": "mlp", "in_channels": 1, "hidden": 40, "outputs": 1, "inner_lr": 0.01,
+                "eval_inner_steps": None, "loss": "mse"}
+
+
+class DrawnFunctions(RegressionTasks):
+    """A regression family whose tasks are random functions of a parametric form, drawn
+    with their input points (the sinusoid)."""
 
     @abc.abstractmethod
     def draw_function(self, generator: torch.Generator) -> dict[str, float]:
@@ -63,67 +76,23 @@ class RegressionTasks(abc.ABC):
     def targets(self, x: torch.Tensor, function: dict[str, float]) -> torch.Tensor:
         """``[n, d_out]`` targets of the task ``function`` at ``[n, d_in]`` inputs."""
 
-    def sample(self, shots: int, queries: int, generator: torch.Generator) -> Episode:
+    def sample(self, shape: TaskShape, generator: torch.Generator) -> Episode:
         """One task: ``shots`` support and ``queries`` query points of one random function."""
-        return self.episode(self.draw_function(generator), self.draw_inputs(shots + queries, generator), shots)
-
-    def episode(self, function: dict[str, float], x: torch.Tensor, shots: int) -> Episode:
+        function = self.draw_function(generator)
+        x = self.draw_inputs(shape.shots + shape.queries, generator)
         y = self.targets(x, function)
-        return Episode(x[:shots], y[:shots], x[shots:], y[shots:], classes=torch.zeros(0, dtype=torch.long))
-
-    def generator(self, seed: int, index: int) -> torch.Generator:
-        """The generator of fixed task ``index``: a pure function of (part, seed, index)."""
-        state = np.random.SeedSequence([seed, index, PARTS[self.part]]).generate_state(2, np.uint32)
-        return torch.Generator().manual_seed(int(state.astype(np.uint64) @ [1, 1 << 31]))
+        k = shape.shots
+        return Episode(x[:k], y[:k], x[k:], y[k:], classes=torch.zeros(0, dtype=torch.long))
 
     def fixed_function(self, seed: int, index: int) -> dict[str, float]:
         """The function of fixed task ``index`` (for plots)."""
-        return self.draw_function(self.generator(seed, index))
-
-    def fixed(self, shots: int, queries: int, seed: int, index: int) -> Episode:
-        """Evaluation task ``index``: the same on every run, machine and algorithm."""
-        _check(shots, queries)
-        return self.sample(shots, queries, self.generator(seed, index))
-
-    def fixed_episodes(
-        self, shots: int, queries: int, *, seed: int, count: int, batch: int = 1
-    ) -> Iterator[Episode]:
-        """Fixed tasks ``0..count-1`` in meta-batches of up to ``batch``."""
-        for start in range(0, count, batch):
-            stop = min(start + batch, count)
-            yield Episode.stack([self.fixed(shots, queries, seed, i) for i in range(start, stop)])
-
-    def stream(self, shots: int, queries: int, meta_batch: int, seed: int) -> RegressionStream:
-        return RegressionStream(self, shots, queries, meta_batch, seed)
-
-
-class RegressionStream:
-    """Endless meta-batches of random training tasks, resumable from :meth:`state_dict`."""
-
-    def __init__(self, family: RegressionTasks, shots: int, queries: int, meta_batch: int, seed: int) -> None:
-        _check(shots, queries)
-        if meta_batch < 1:
-            raise ConfigError(f"meta_batch must be >= 1, got {meta_batch}")
-        self.family, self.shots, self.queries, self.meta_batch = family, shots, queries, meta_batch
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __iter__(self) -> Iterator[Episode]:
-        return self
-
-    def __next__(self) -> Episode:
-        return Episode.stack(
-            [self.family.sample(self.shots, self.queries, self.generator) for _ in range(self.meta_batch)]
-        )
-
-    def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
+        return self.draw_function(seeded_generator(self.fixed_seed(seed, index)))
 
 
 @dataclasses.dataclass(frozen=True)
-class _Range:
+class Range:
+    """A uniform range ``U[low, high]``."""
+
     low: float
     high: float
 
@@ -131,21 +100,18 @@ class _Range:
         return self.low + (self.high - self.low) * torch.rand(*shape, generator=generator)
 
 
-class Sinusoid(RegressionTasks):
+class Sinusoid(DrawnFunctions):
     """Finn et al. 2017 (Sec. 5.1): ``y = A sin(x + phase)``, ``A ~ U[0.1, 5]``,
     ``phase ~ U[0, pi]``, ``x ~ U[-5, 5]``; learners default to the 40-40 ReLU MLP and one
-    inner step of size 0.01 (``eval_inner_steps`` = the training steps), tasks vmapped
-    (13x faster than a loop over tasks for this MLP)."""
+    inner step of size 0.01."""
 
-    amplitude = _Range(0.1, 5.0)
-    phase = _Range(0.0, math.pi)
-    x = _Range(-5.0, 5.0)
-    learner_defaults = {"backbone": "mlp", "in_channels": 1, "hidden": 40, "outputs": 1,
-                        "inner_lr": 0.01, "eval_inner_steps": None, "vmap": True}
+    amplitude = Range(0.1, 5.0)
+    phase = Range(0.0, math.pi)
+    x = Range(-5.0, 5.0)
 
     def __init__(self, part: str = "train") -> None:
         super().__init__(part)
-        self.name = f"sinusoid/{part}"
+        self.name, self.source = f"sinusoid/{part}", "sinusoid"
 
     def draw_function(self, generator: torch.Generator) -> dict[str, float]:
         return {"amplitude": float(self.amplitude.draw(generator, 1)), "phase": float(self.phase.draw(generator, 1))}
@@ -156,5 +122,36 @@ class Sinusoid(RegressionTasks):
     def targets(self, x: torch.Tensor, function: dict[str, float]) -> torch.Tensor:
         return function["amplitude"] * torch.sin(x + function["phase"])
 
+    def plot(self, learner: MetaLearner, shape: TaskShape, *, seed: int, path: str | Path, title: str = "") -> None:
+        """Fixed tasks 0-3: the true curve, the support points, and the learner's prediction
+        before (if it has an unadapted model) and after adaptation (Finn et al. 2017, Fig. 2)."""
+        import matplotlib
 
-REGRESSION_FAMILIES: dict[str, type[RegressionTasks]] = {"sinusoid": Sinusoid}
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        grid = torch.linspace(self.x.low, self.x.high, 200).unsqueeze(-1)
+        was_training = learner.training
+        learner.eval()
+        tasks = 4
+        fig, axes = plt.subplots(1, tasks, figsize=(3.4 * tasks, 3), sharey=True)
+        try:
+            for index, ax in zip(range(tasks), axes):
+                task = self.fixed(TaskShape(None, shape.shots, 1), seed, index)
+                function = self.fixed_function(seed, index)
+                with torch.no_grad():
+                    prior = learner.prior()
+                    after = learner.adapt(task.support_x, task.support_y, 0)(grid)
+                    ax.plot(grid, self.targets(grid, function), "k-", lw=1.5, label="task")
+                    if prior is not None:
+                        ax.plot(grid, prior(grid), ":", color="tab:gray", label="before adaptation")
+                ax.plot(grid, after, "-", color="tab:red", label="adapted")
+                ax.plot(task.support_x, task.support_y, "^", color="tab:blue", label=f"{shape.shots} support points")
+                ax.set(title=f"task {index}: A={function['amplitude']:.2f}, phase={function['phase']:.2f}", xlabel="x")
+        finally:
+            learner.train(was_training)
+        axes[0].legend(loc="lower left", fontsize=7)
+        fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)

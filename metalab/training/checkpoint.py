@@ -19,8 +19,45 @@ import torch
 from metalab.errors import CheckpointError
 
 FORMAT = "metalab-checkpoint"
-VERSION = 1
+VERSION = 2
 REQUIRED = ("algorithm", "learner_config", "preprocess", "model", "config")
+_GRADIENT_LEARNERS = ("maml", "fomaml", "anil", "metasgd", "reptile", "taml")
+
+
+def upgrade(state: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 checkpoint in the version-2 form (what changed with task families as plug-ins):
+
+    - ``vmap`` and ``workers`` left the learner's hyperparameters (they are runtime options);
+    - the optimization-based learners name their task loss (``loss``): version 1 had only the
+      sinusoid's regression, on the ``mlp`` backbone and nothing else, so ``mse`` there and
+      ``cross_entropy`` otherwise;
+    - their model is a backbone ``body`` with a ``head``: Conv-4's parameters were under
+      ``features`` (Meta-SGD's rates are keyed by the parameter names).
+    """
+    if state.get("version", 1) >= 2:
+        return state
+    state = dict(state)
+    values = {k: v for k, v in state["learner_config"].items() if k not in ("vmap", "workers")}
+    if state["algorithm"] in _GRADIENT_LEARNERS:
+        values.setdefault("loss", "mse" if values.get("backbone") == "mlp" else "cross_entropy")
+        renames = (("model.features.", "model.body."), ("rates.features__", "rates.body__"))
+        state["model"] = {_renamed(k, renames): v for k, v in state["model"].items()}
+    state["learner_config"] = values
+    config = dict(state["config"])
+    learner = dict(config.get("learner") or {})
+    for option in ("vmap", "workers"):  # given as --set before version 2
+        if option in learner:
+            config[option] = learner.pop(option)
+    state["config"] = {**config, "learner": learner} if config else config
+    state["version"] = 2
+    return state
+
+
+def _renamed(key: str, renames: tuple[tuple[str, str], ...]) -> str:
+    for old, new in renames:
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
@@ -76,7 +113,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     missing = [key for key in REQUIRED if key not in state]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {missing}; it is incomplete, retrain")
-    return state
+    return upgrade(state)
 
 
 def load_learner(path: str | Path, map_location: str | torch.device = "cpu"):

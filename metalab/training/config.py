@@ -37,6 +37,10 @@ class TrainConfig:
         out: the run folder.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda[:i]``.
         threads: CPU threads for PyTorch (None: PyTorch's default).
+        workers, vmap: the learner's runtime options (:class:`metalab.algorithms.Runtime`):
+            threads sharing a meta-batch's tasks (0: one per PyTorch thread) and whether to
+            vmap over tasks (None: the learner's choice). They change speed, not results
+            (up to float rounding), so a resumed run may change them.
         learner: the algorithm's own hyperparameters (its ``Config`` fields).
         preprocess: image preprocessing (``size``, ``channels``, ``invert``).
     """
@@ -66,23 +70,31 @@ class TrainConfig:
     out: str = "runs/run"
     device: str = "auto"
     threads: int | None = None
+    workers: int = 0
+    vmap: bool | None = None
     learner: dict[str, Any] = dataclasses.field(default_factory=dict)
     preprocess: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.steps is None) == (self.budget is None):
-            raise ConfigError("give exactly one of steps (--steps N) and budget (--budget 10m)")
+            raise ConfigError("give exactly one of steps (a number of meta-updates) and budget (a duration such as 10m)",
+                              fields=("steps", "budget"))
         if self.steps is not None and self.steps < 1:
-            raise ConfigError(f"steps must be >= 1, got {self.steps}")
+            raise ConfigError(f"steps must be >= 1, got {self.steps}", fields=("steps",))
         if self.budget is not None and self.budget <= 0:
-            raise ConfigError(f"budget must be a positive number of seconds, got {self.budget}")
+            raise ConfigError(f"budget must be a positive number of seconds, got {self.budget}", fields=("budget",))
         if not (self.lr > 0):
-            raise ConfigError(f"lr must be positive, got {self.lr}")
+            raise ConfigError(f"lr must be positive, got {self.lr}", fields=("lr",))
         if self.schedule not in SCHEDULES:
-            raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+            raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}", fields=("schedule",))
         for name in ("meta_batch", "val_every", "val_episodes", "lr_step"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}", fields=(name,))
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 0:
+            raise ConfigError(f"workers must be an integer >= 0 (0: one per CPU thread), got {self.workers!r}",
+                              fields=("workers",))
+        if self.vmap not in (None, True, False):
+            raise ConfigError(f"vmap must be true, false or unset, got {self.vmap!r}", fields=("vmap",))
 
     @property
     def validation_task(self) -> tuple[int, int, int]:

@@ -98,8 +98,3 @@ def from_main(value: Any, ranks: Ranks) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
-
-
-def barrier(ranks: Ranks) -> None:
-    if ranks.active:
-        dist.barrier()

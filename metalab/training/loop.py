@@ -18,14 +18,14 @@ from typing import Any
 import torch
 import yaml
 
-from metalab.algorithms import ALGORITHMS, MetaLearner, build_learner
-from metalab.data.dataset import FewShotDataset
-from metalab.data.load import load_dataset
+from metalab.algorithms import ALGORITHMS, MetaLearner, Runtime, build_learner
 from metalab.data.preprocess import Preprocess
 from metalab.errors import ConfigError, TrainingDivergedError
-from metalab.evaluation.evaluate import EvalResult, RegressionResult, evaluate, result_from_dict
-from metalab.tasks.regression import REGRESSION_FAMILIES, RegressionTasks
-from metalab.tasks.sampling import EpisodeStream, check_task, episode_seed
+from metalab.evaluation.evaluate import EvalResult, evaluate, result_from_dict
+from metalab.tasks.family import TaskFamily, TaskShape
+from metalab.tasks.registry import load_tasks
+from metalab.tasks.seeding import RANK_SALT, derive_seed
+from metalab.tasks.stream import TaskStream
 from metalab.training import distributed
 from metalab.training.distributed import Ranks
 from metalab.training.checkpoint import load_checkpoint, save_checkpoint
@@ -52,7 +52,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
+        raise ConfigError(f"device {name!r} asked for but CUDA is not available; use device cpu", fields=("device",))
     return device
 
 
@@ -68,36 +68,29 @@ def learning_rate(config: TrainConfig, step: int, total: int | None) -> float:
     return config.lr
 
 
-def learner_values(config: TrainConfig, preprocess: Preprocess) -> dict[str, Any]:
-    """The learner's hyperparameters: ``config.learner`` over what the data implies.
-
-    Images fix ``in_channels``; learners with a classification head (``outputs``) get
-    ``config.ways`` outputs and the image size; a regression family (sinusoid) supplies its
-    backbone and inner-loop defaults, which only learners with a ``backbone`` accept.
-    """
+def learner_values(config: TrainConfig, family: TaskFamily, shape: TaskShape) -> dict[str, Any]:
+    """The learner's hyperparameters: ``config.learner`` over what the task family suggests,
+    under what its data fixes (image channels); only the learner's own fields are passed."""
     if config.algorithm not in ALGORITHMS:
         return dict(config.learner)  # build_learner names the known algorithms
-    fields = {f.name for f in dataclasses.fields(ALGORITHMS[config.algorithm].Config)}
-    if config.dataset in REGRESSION_FAMILIES:
-        if "backbone" not in fields:
-            regressors = sorted(name for name, cls in ALGORITHMS.items()
-                                if "backbone" in {f.name for f in dataclasses.fields(cls.Config)})
-            raise ConfigError(
-                f"{config.algorithm} is a classifier; the {config.dataset} regression tasks need a learner "
-                f"with a regression head: {', '.join(regressors)}"
-            )
-        implied, forced = dict(REGRESSION_FAMILIES[config.dataset].learner_defaults), {}
-    else:
-        implied = {"outputs": config.ways, "image_size": preprocess.size}
-        forced = {"in_channels": preprocess.channels}
-    return {**{k: v for k, v in implied.items() if k in fields}, **config.learner, **forced}
+    learner_class = ALGORITHMS[config.algorithm]
+    if family.kind not in learner_class.task_kinds:
+        able = sorted(name for name, cls in ALGORITHMS.items() if family.kind in cls.task_kinds)
+        raise ConfigError(
+            f"{config.algorithm} learns {' and '.join(sorted(learner_class.task_kinds))} tasks, but {family.name} "
+            f"tasks are {family.kind}; use an algorithm that learns them: {', '.join(able)}", fields=("algorithm",),
+        )
+    fields = {f.name for f in dataclasses.fields(learner_class.Config)}
+    implied, forced = family.learner_defaults(shape), family.learner_requirements(shape)
+    return {**{k: v for k, v in implied.items() if k in fields}, **config.learner,
+            **{k: v for k, v in forced.items() if k in fields}}
 
 
-def new_learner(config: TrainConfig, preprocess: Preprocess) -> MetaLearner:
+def new_learner(config: TrainConfig, family: TaskFamily, shape: TaskShape) -> MetaLearner:
     """The configured learner, initialised from ``config.seed`` without touching the global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        return build_learner(config.algorithm, learner_values(config, preprocess))
+        return build_learner(config.algorithm, learner_values(config, family, shape))
 
 
 class _Run:
@@ -108,12 +101,12 @@ class _Run:
         self.folder = Path(config.out)
         self.step = 0
         self.total: int | None = config.steps
-        self.best_val: EvalResult | RegressionResult | None = None
+        self.best_val: EvalResult | None = None
         self.best_step = -1
         self.elapsed = 0.0
         self.validation_seconds = 0.0
 
-    def state(self, optimizer: torch.optim.Optimizer, stream: EpisodeStream) -> dict[str, Any]:
+    def state(self, optimizer: torch.optim.Optimizer, stream: TaskStream) -> dict[str, Any]:
         """The checkpoint; a collective call (every rank's task stream is gathered)."""
         learner = self.learner
         return {
@@ -131,11 +124,11 @@ class _Run:
             "best": {"step": self.best_step, "val": dataclasses.asdict(self.best_val) if self.best_val else None},
         }
 
-    def restore(self, state: dict[str, Any], optimizer: torch.optim.Optimizer, stream: EpisodeStream) -> None:
+    def restore(self, state: dict[str, Any], optimizer: torch.optim.Optimizer, stream: TaskStream) -> None:
         if len(state["streams"]) != self.ranks.world_size:
             raise ConfigError(
                 f"{self.folder} was trained with {len(state['streams'])} process(es); resume it with "
-                f"as many, not {self.ranks.world_size}"
+                f"as many, not {self.ranks.world_size}", fields=("resume",),
             )
         self.learner.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -152,7 +145,7 @@ def train(
     progress: bool = True,
     learner: MetaLearner | None = None,
     command: list[str] | None = None,
-    datasets: tuple[FewShotDataset, FewShotDataset] | None = None,
+    tasks: tuple[TaskFamily, TaskFamily] | None = None,
 ) -> TrainResult:
     """Meta-train ``config.algorithm`` and write the run folder ``config.out``.
 
@@ -164,7 +157,7 @@ def train(
         resume: continue ``out/last.pt``; without it an existing checkpoint is an error.
         learner: use this learner instead of building ``config.algorithm`` (its ``name`` and
             ``config`` must let :func:`build_learner` rebuild it from the checkpoint).
-        datasets: ``(train, val)`` to use instead of loading them from the config.
+        tasks: the ``(train, val)`` task families to use instead of loading ``config.dataset``.
 
     Raises:
         TrainingDivergedError: the loss became NaN or infinite; ``last.pt`` then holds the
@@ -174,23 +167,19 @@ def train(
         torch.set_num_threads(config.threads)
     ranks, device = distributed.setup(resolve_device(config.device))
     preprocess = Preprocess(**config.preprocess)
-    if datasets is None:
-        datasets = tuple(
-            load_dataset(config.dataset, part, split=config.split, data_dir=config.data_dir, preprocess=preprocess)
+    if tasks is None:
+        tasks = tuple(
+            load_tasks(config.dataset, part, split=config.split, data_dir=config.data_dir, preprocess=preprocess)
             for part in ("train", "val")
         )
-    train_set, val_set = datasets
-    val_ways, val_shots, val_queries = config.validation_task
-    regression = isinstance(train_set, RegressionTasks)
-    if not regression:
-        check_task(val_set, val_ways, val_shots, val_queries)
-    stream_seed = config.seed if ranks.rank == 0 else hash_seed(config.seed, ranks.rank)
-    if regression:
-        stream = train_set.stream(config.shots, config.queries, config.meta_batch, stream_seed)
-    else:
-        stream = EpisodeStream(train_set, config.ways, config.shots, config.queries, config.meta_batch, stream_seed)
+    train_tasks, val_tasks = tasks
+    shape, val_shape = TaskShape(config.ways, config.shots, config.queries), TaskShape(*config.validation_task)
+    val_tasks.check(val_shape)
+    stream_seed = config.seed if ranks.rank == 0 else derive_seed(config.seed, RANK_SALT + ranks.rank)
+    stream = TaskStream(train_tasks, shape, config.meta_batch, stream_seed)
 
-    learner = (learner or new_learner(config, preprocess)).to(device)
+    learner = (learner or new_learner(config, train_tasks, shape)).to(device)
+    learner.runtime = Runtime(workers=config.workers, vmap=config.vmap)
     optimizer = torch.optim.Adam(learner.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     run = _Run(config, learner, command or sys.argv, ranks)
     last, best = run.folder / "last.pt", run.folder / "best.pt"
@@ -199,7 +188,7 @@ def train(
     elif last.exists():
         raise ConfigError(
             f"{run.folder} already holds a run (last.pt at step {load_checkpoint(last)['step']}); "
-            "pass --resume to continue it, or choose another --out"
+            "resume it (resume) or choose another run folder (out)", fields=("resume", "out"),
         )
     main = ranks.is_main
     if main:
@@ -223,17 +212,17 @@ def train(
         improved = False
         if main:
             result = evaluate(
-                learner, val_set, ways=val_ways, shots=val_shots, queries=val_queries,
+                learner, val_tasks, ways=val_shape.ways, shots=val_shape.shots, queries=val_shape.queries,
                 episodes=config.val_episodes, seed=config.seed, device=device,
             )
-            metric = "val_mse" if regression else "val_accuracy"
-            log.write({"step": run.step, metric: result.mse if regression else result.accuracy, "val_ci95": result.ci95})
+            log.write({"step": run.step, f"val_{result.metric}": result.mean, "val_ci95": result.ci95})
             improved = run.best_val is None or result.score > run.best_val.score
             if improved:
                 run.best_val, run.best_step = result, run.step
         checkpoint(improved)
         if main:
-            plot_curve(log.records(), run.folder / "curve.png", f"{config.algorithm} on {train_set.name}")
+            plot_curve(log.records(), run.folder / "curve.png", f"{config.algorithm} on {train_tasks.name}",
+                       metric=train_tasks.metric, scale=train_tasks.scale)
         run.validation_seconds = distributed.from_main(time.perf_counter() - clock, ranks)
 
     from tqdm import tqdm
@@ -262,7 +251,8 @@ def train(
             raise TrainingDivergedError(
                 f"the meta-loss is {result.loss.item()} at step {run.step}; training stopped. "
                 f"{last} holds the last finite state (step {run.step}) and {best} the best "
-                "validated one. Lower --lr or set grad_clip, and start a new run from scratch"
+                "validated one. Lower lr or set grad_clip, and start a new run from scratch",
+                fields=("lr", "grad_clip"),
             )
         optimizer.zero_grad(set_to_none=True)
         result.loss.backward()
@@ -272,7 +262,8 @@ def train(
         optimizer.step()
         run.step += 1
         bar.update()
-        window.append((result.loss.item(), result.metrics.get("accuracy", float("nan"))))
+        scored = train_tasks.metrics(result.outputs, batch.query_y) if result.outputs is not None else {}
+        window.append((result.loss.item(), scored.get(train_tasks.metric, float("nan"))))
         if calibration_start and run.step == calibration_start[1] + _CALIBRATION_STEPS:
             now = time.perf_counter()
             per_step = (now - calibration_start[0]) / _CALIBRATION_STEPS
@@ -281,12 +272,12 @@ def train(
             bar.refresh()
         validating = run.step % config.val_every == 0 or run.step == run.total
         if main and (run.step % _LOG_EVERY == 0 or validating):  # flushed at checkpoints: resumed logs match
-            loss, accuracy = (sum(v) / len(v) for v in zip(*window))
+            loss, score = (sum(v) / len(v) for v in zip(*window))
             run.elapsed = time.perf_counter() - started
             record = {"step": run.step, "loss": loss, "lr": optimizer.param_groups[0]["lr"],
                       "time": round(run.elapsed, 2)}
-            if accuracy == accuracy:  # NaN for regression learners, which report no accuracy
-                record["accuracy"] = accuracy
+            if score == score:  # NaN for a learner that returns no outputs
+                record[train_tasks.metric] = score
             log.write(record)
             bar.set_postfix(loss=f"{loss:.3f}")
             window.clear()
@@ -295,11 +286,6 @@ def train(
             validate()
     bar.close()
     return TrainResult(run.folder, run.step, run.best_step, run.best_val, run.elapsed)
-
-
-def hash_seed(seed: int, rank: int) -> int:
-    """An independent stream seed for ``rank`` > 0 (rank 0 keeps ``seed``)."""
-    return episode_seed(seed, (1 << 40) + rank)  # far above any evaluation episode index
 
 
 def _steps_within_budget(config: TrainConfig, run: _Run, per_step: float, elapsed: float) -> int:

@@ -34,31 +34,36 @@ def _step(line: str) -> int:
         return 1 << 62  # a torn last line is dropped
 
 
-def plot_curve(records: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
-    """Training loss and accuracy, and validation accuracy with its CI, against the step."""
+def plot_curve(records: list[dict[str, Any]], path: str | Path, title: str = "", *, metric: str = "accuracy",
+               scale: float = 100.0) -> None:
+    """Training loss and ``metric``, and the validation ``metric`` with its CI, against the step.
+
+    Training records hold the metric's raw value (``scale`` turns it into the reported unit,
+    as the task family says); validation records hold ``val_<metric>`` already scaled.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     train = [r for r in records if "loss" in r]
-    scored = [r for r in train if "accuracy" in r]
-    key = "val_accuracy" if any("val_accuracy" in r for r in records) else "val_mse"
+    scored = [r for r in train if metric in r]
+    key = f"val_{metric}"
     val = [r for r in records if key in r]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     if train:
         left.plot([r["step"] for r in train], [r["loss"] for r in train])
     left.set(xlabel="meta-update", ylabel="training query loss", yscale="log", title="loss")
     if scored:
-        right.plot([r["step"] for r in scored], [100 * r["accuracy"] for r in scored], label="training episodes")
+        right.plot([r["step"] for r in scored], [scale * r[metric] for r in scored], label="training tasks")
     if val:
         right.errorbar(
             [r["step"] for r in val], [r[key] for r in val], yerr=[r["val_ci95"] for r in val],
-            marker="o", capsize=3, label="validation (fixed episodes, 95% CI)",
+            marker="o", capsize=3, label="validation (fixed tasks, 95% CI)",
         )
         right.legend(loc="best")
-    label = "query accuracy (%)" if key == "val_accuracy" else "query MSE"
-    right.set(xlabel="meta-update", ylabel=label, title=label.split(" (")[0])
+    label = f"query {metric}" + (" (%)" if scale == 100 else "")
+    right.set(xlabel="meta-update", ylabel=label, title=f"query {metric}")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

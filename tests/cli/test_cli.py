@@ -97,3 +97,22 @@ def test_demo_trains_evaluates_and_predicts(tmp_path, data_dir, capsys):
     out = capsys.readouterr().out
     assert "20-way 5-shot" in out and "paper 98.9%" in out and "query_5.png" in out
     assert (tmp_path / "demo" / "best.pt").is_file() and (tmp_path / "demo" / "curve.png").is_file()
+
+
+def test_a_config_error_names_the_field_and_the_flag_that_sets_it(trained_run, capsys):
+    assert main(["train", "--algorithm", "protonet", "--ways", "5", "--shots", "1", "--steps", "2",
+                 "--out", str(trained_run), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "resume it (resume) or choose another run folder (out)" in err
+    assert "on the command line, resume is --resume; out is --out" in err and "Traceback" not in err
+    assert main(["train", "--algorithm", "maml", "--set", "inner_lr=-1", "--steps", "1",
+                 "--out", str(trained_run.parent / "x"), "--no-progress"]) == 2
+    assert "inner_lr is --set inner_lr=VALUE" in capsys.readouterr().err
+
+
+def test_runtime_options_are_flags_not_hyperparameters(tmp_path, capsys):
+    assert main(["train", "--algorithm", "maml", "--dataset", "sinusoid", "--set", "vmap=true", "--steps", "1",
+                 "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    assert "runtime options" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--vmap", "maybe"])

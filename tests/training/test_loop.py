@@ -8,13 +8,14 @@ from metalab.algorithms import ProtoNet
 from metalab.errors import CheckpointError, ConfigError, TrainingDivergedError
 from metalab.training.checkpoint import load_checkpoint, load_learner, save_checkpoint
 from metalab.training.config import TrainConfig, parse_duration
-from metalab.data.preprocess import Preprocess
+from metalab.tasks.family import TaskShape
+from metalab.tasks.image import ImageClassification
 from metalab.training.loop import new_learner, train
 
 
 @pytest.fixture(scope="module")
 def small_data(omniglot_train, omniglot_val, first_classes):
-    return first_classes(omniglot_train, 100), first_classes(omniglot_val, 40)
+    return ImageClassification(first_classes(omniglot_train, 100)), ImageClassification(first_classes(omniglot_val, 40))
 
 
 def config(tmp_path, **changes) -> TrainConfig:
@@ -25,7 +26,7 @@ def config(tmp_path, **changes) -> TrainConfig:
 
 
 def test_run_folder_holds_checkpoints_log_curve_and_config(tmp_path, small_data):
-    result = train(config(tmp_path), progress=False, datasets=small_data)
+    result = train(config(tmp_path), progress=False, tasks=small_data)
     run = tmp_path / "run"
     for name in ("best.pt", "last.pt", "metrics.jsonl", "curve.png", "config.yaml"):
         assert (run / name).is_file(), name
@@ -50,13 +51,13 @@ class _KilledAtCall(ProtoNet):
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path, small_data):
-    train(config(tmp_path / "a"), progress=False, datasets=small_data)
+    train(config(tmp_path / "a"), progress=False, tasks=small_data)
     killed = _KilledAtCall(ProtoNet.Config(hidden=16), limit=11)  # dies during step 11; last.pt is step 8
-    killed.load_state_dict(new_learner(config(tmp_path / "b"), Preprocess()).state_dict())
+    killed.load_state_dict(new_learner(config(tmp_path / "b"), small_data[0], TaskShape(5, 1, 3)).state_dict())
     with pytest.raises(KeyboardInterrupt):
-        train(config(tmp_path / "b"), progress=False, datasets=small_data, learner=killed)
+        train(config(tmp_path / "b"), progress=False, tasks=small_data, learner=killed)
     assert load_checkpoint(tmp_path / "b" / "run" / "last.pt")["step"] == 8
-    train(config(tmp_path / "b"), resume=True, progress=False, datasets=small_data)
+    train(config(tmp_path / "b"), resume=True, progress=False, tasks=small_data)
     a = load_checkpoint(tmp_path / "a" / "run" / "last.pt")
     b = load_checkpoint(tmp_path / "b" / "run" / "last.pt")
     assert a["step"] == b["step"] == 12
@@ -68,9 +69,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, small_data):
 
 
 def test_existing_run_needs_resume(tmp_path, small_data):
-    train(config(tmp_path, steps=2), progress=False, datasets=small_data)
-    with pytest.raises(ConfigError, match="already holds a run .* pass --resume"):
-        train(config(tmp_path, steps=2), progress=False, datasets=small_data)
+    train(config(tmp_path, steps=2), progress=False, tasks=small_data)
+    with pytest.raises(ConfigError, match=r"already holds a run .* resume it \(resume\) or choose another run folder \(out\)"):
+        train(config(tmp_path, steps=2), progress=False, tasks=small_data)
 
 
 class _DivergesAtStep3(ProtoNet):
@@ -88,7 +89,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, small_data)
     learner = _DivergesAtStep3(ProtoNet.Config(hidden=16))
     learner.name = "protonet"
     with pytest.raises(TrainingDivergedError, match="meta-loss is nan at step 3.*last.pt holds the last finite state"):
-        train(config(tmp_path), progress=False, datasets=small_data, learner=learner)
+        train(config(tmp_path), progress=False, tasks=small_data, learner=learner)
     state = load_checkpoint(tmp_path / "run" / "last.pt")
     assert state["step"] == 3
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
@@ -104,7 +105,7 @@ def test_corrupt_checkpoint_is_reported(tmp_path):
 
 
 def test_truncated_checkpoint_is_reported(tmp_path, small_data):
-    train(config(tmp_path, steps=2), progress=False, datasets=small_data)
+    train(config(tmp_path, steps=2), progress=False, tasks=small_data)
     data = (tmp_path / "run" / "best.pt").read_bytes()
     (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="corrupt"):
@@ -134,7 +135,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
 
 def test_budget_becomes_a_step_count_that_fits(tmp_path, small_data):
-    result = train(config(tmp_path, steps=None, budget=6.0, val_every=1000), progress=False, datasets=small_data)
+    result = train(config(tmp_path, steps=None, budget=6.0, val_every=1000), progress=False, tasks=small_data)
     assert result.steps > 12
     assert load_checkpoint(tmp_path / "run" / "last.pt")["total_steps"] == result.steps
     assert result.elapsed < 6.0 * 1.5

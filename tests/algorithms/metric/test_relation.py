@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from metalab.algorithms.relation import RelationConfig, RelationNet, class_maps
-from metalab.tasks.sampling import EpisodeStream
+from metalab.algorithms.metric.relation import RelationConfig, RelationNet, class_maps
+from metalab.tasks.image import EpisodeStream
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ through the head's steps.
 
 from __future__ import annotations
 
-from metalab.algorithms.maml import MAML, MAMLConfig
+from metalab.algorithms.gradient.maml import MAML, MAMLConfig
 
 
 class ANIL(MAML):

@@ -49,7 +49,7 @@ def test_paper_configs_build_their_learner(name):
     from metalab.algorithms import build_learner
     from metalab.training.config import TrainConfig, load_yaml
 
-    files = sorted((Path(__file__).resolve().parents[2] / "configs").glob(f"{name}_omniglot_*shot.yaml"))
+    files = sorted((Path(__file__).resolve().parents[3] / "configs").glob(f"{name}_omniglot_*shot.yaml"))
     assert len(files) == 2
     for file in files:
         config = TrainConfig.from_dict(load_yaml(file))

@@ -4,7 +4,7 @@ The inner step has a learned rate per parameter entry, meta-learned with the ini
 (Eq. 1: ``theta'_i = theta - alpha o grad_theta L_Ti(f_theta)``, ``o`` element-wise; the
 outer loop minimises the query loss over ``(theta, alpha)``, Eq. 2). The rates start at
 ``inner_lr`` (the paper draws them at random in a small range; a constant start equals MAML
-at step 0). The update rule is :func:`metalab.algorithms._inner.meta_sgd`.
+at step 0). The update rule is :func:`metalab.optim.meta_sgd`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from metalab.algorithms._inner import UpdateRule, meta_sgd
-from metalab.algorithms.maml import MAML, MAMLConfig
+from metalab.algorithms.gradient.maml import MAML, MAMLConfig
+from metalab.optim import UpdateRule, meta_sgd
 
 
 def _key(name: str) -> str:
@@ -26,10 +26,10 @@ class MetaSGD(MAML):
     name = "metasgd"
     Config = MAMLConfig
 
-    def __init__(self, config: MAMLConfig = MAMLConfig()) -> None:
+    def __init__(self, config: MAMLConfig | None = None) -> None:
         super().__init__(config)
         self.rates = nn.ParameterDict(
-            {_key(k): nn.Parameter(torch.full_like(p, config.inner_lr)) for k, p in self.model.named_parameters()}
+            {_key(k): nn.Parameter(torch.full_like(p, self.config.inner_lr)) for k, p in self.model.named_parameters()}
         )
 
     def inner_rule(self, outer: bool) -> UpdateRule:

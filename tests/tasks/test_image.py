@@ -4,7 +4,7 @@ import torch
 from metalab.data.dataset import FewShotDataset
 from metalab.errors import DataError
 from metalab.tasks.episode import Episode
-from metalab.tasks.sampling import EpisodeStream, check_task, fixed_episode, fixed_episodes, sample_episode
+from metalab.tasks.image import EpisodeStream, check_task, fixed_episode, fixed_episodes, sample_episode
 
 
 def tiny_dataset(sizes=(3, 5, 4)) -> FewShotDataset:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from metalab.algorithms.maml import MAML, MAMLConfig
+from metalab.algorithms.gradient.maml import MAML, MAMLConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +25,3 @@ class FOMAML(MAML):
 
     name = "fomaml"
     Config = FOMAMLConfig
-
-    def __init__(self, config: FOMAMLConfig = FOMAMLConfig()) -> None:
-        super().__init__(config)

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from metalab.algorithms import MetaLearner, build_learner
-from metalab.algorithms.matching import MatchingNet, cosine_attention
-from metalab.tasks.sampling import EpisodeStream
+from metalab.algorithms.metric.matching import MatchingNet, cosine_attention
+from metalab.tasks.image import EpisodeStream
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metalab.algorithms._metric import check_image_size, encode_episode
+from metalab.algorithms.metric._common import check_image_size, encode_episode
 from metalab.algorithms.base import BatchedMetaLearner
 from metalab.errors import ConfigError
+from metalab.models.backbones import build_encoder, check_backbone
 from metalab.models.conv4 import conv_block
 from metalab.tasks.episode import Episode
 
@@ -40,6 +41,7 @@ class RelationConfig:
     """Hyperparameters of :class:`RelationNet`.
 
     Attributes:
+        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
         in_channels: image channels (1 for Omniglot).
         hidden: filters per conv block of both modules (64 in the paper).
         image_size: input height and width; sets the first fully connected layer's input.
@@ -52,6 +54,7 @@ class RelationConfig:
             any it was trained on) and an unbalanced support set.
     """
 
+    backbone: str = "conv4-maps"
     in_channels: int = 1
     hidden: int = 64
     image_size: int = 28
@@ -60,17 +63,11 @@ class RelationConfig:
     shot_pool: str = "mean"
 
     def __post_init__(self) -> None:
+        check_backbone(self.backbone)
         if self.shot_pool not in ("mean", "sum"):
             raise ConfigError(f"shot_pool must be 'mean' or 'sum', got {self.shot_pool!r}")
         if self.image_size < 16:
             raise ConfigError(f"image_size must be >= 16 for four pooling steps, got {self.image_size}")
-
-
-def embedding_module(in_channels: int, hidden: int) -> nn.Sequential:
-    """f: ``[B, C, H, W] -> [B, hidden, H // 4, W // 4]``, four conv blocks, the last two without pooling."""
-    blocks = [conv_block(in_channels, hidden), conv_block(hidden, hidden)]
-    blocks += [conv_block(hidden, hidden, pool=False) for _ in range(2)]
-    return nn.Sequential(*blocks).to(memory_format=torch.channels_last)
 
 
 class RelationModule(nn.Module):
@@ -132,7 +129,7 @@ class RelationNet(BatchedMetaLearner):
 
     def __init__(self, config: RelationConfig = RelationConfig()) -> None:
         super().__init__(config)
-        self.encoder = embedding_module(config.in_channels, config.hidden)
+        self.encoder = build_encoder(config.backbone, in_channels=config.in_channels, hidden=config.hidden)
         side = config.image_size // 4 // 2 // 2
         self.relation = RelationModule(config.hidden, side, config.relation_hidden)
 

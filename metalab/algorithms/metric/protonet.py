@@ -13,7 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from metalab.algorithms.base import BatchedMetaLearner
-from metalab.models.conv4 import Conv4
+from metalab.algorithms.metric._common import encode_episode
+from metalab.errors import ConfigError
+from metalab.models.backbones import build_encoder, check_backbone
 from metalab.tasks.episode import Episode
 
 
@@ -22,15 +24,26 @@ class ProtoNetConfig:
     """Hyperparameters of :class:`ProtoNet`.
 
     Attributes:
+        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
         in_channels: image channels (1 for Omniglot).
         hidden: filters per conv block (64 in the paper).
         chunk: images per encoder call during training; batches of about 80 run fastest
             on the CPU (batch norm then normalises each chunk: "ghost" batch norm). 0 = all.
     """
 
+    backbone: str = "conv4"
     in_channels: int = 1
     hidden: int = 64
     chunk: int = 80
+
+    def __post_init__(self) -> None:
+        check_backbone(self.backbone)
+        for field in ("in_channels", "hidden"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{field} must be an integer >= 1, got {value!r}", fields=(field,))
+        if not isinstance(self.chunk, int) or isinstance(self.chunk, bool) or self.chunk < 0:
+            raise ConfigError(f"chunk must be an integer >= 0 (0: all at once), got {self.chunk!r}", fields=("chunk",))
 
 
 def class_means(embeddings: torch.Tensor, labels: torch.Tensor, ways: int) -> torch.Tensor:
@@ -66,19 +79,12 @@ class ProtoNet(BatchedMetaLearner):
 
     def __init__(self, config: ProtoNetConfig = ProtoNetConfig()) -> None:
         super().__init__(config)
-        self.encoder = Conv4(config.in_channels, config.hidden)
+        self.encoder = build_encoder(config.backbone, in_channels=config.in_channels, hidden=config.hidden)
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> PrototypeClassifier:
         return PrototypeClassifier(self.encoder, class_means(self.encoder(support_x), support_y, ways))
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        size = self.config.chunk if self.training and self.config.chunk else len(x)
-        return torch.cat([self.encoder(part) for part in x.split(size)])
-
     def query_logits(self, batch: Episode) -> torch.Tensor:
         """All tasks' support and query images through the encoder together: ``[T, NQ, N]``."""
-        tasks, n_support = batch.support_y.shape
-        z = self._embed(torch.cat([batch.support_x.flatten(0, 1), batch.query_x.flatten(0, 1)]))
-        support, query = z[: tasks * n_support], z[tasks * n_support :]
-        prototypes = class_means(support.view(tasks, n_support, -1), batch.support_y, batch.ways)
-        return -squared_distances(query.view(tasks, -1, z.shape[-1]), prototypes)
+        support, query = encode_episode(self.encoder, batch, self.config.chunk, self.training)
+        return -squared_distances(query.flatten(2), class_means(support.flatten(2), batch.support_y, batch.ways))

@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from metalab.algorithms import build_learner
-from metalab.algorithms._inner import meta_sgd, sgd, task_loss
-from metalab.algorithms.reptile import reptile_surrogate
-from metalab.algorithms.taml import entropy, entropy_reduction, theil_index
+from metalab.algorithms import Runtime, build_learner
+from metalab.optim import chain, inner_loop, meta_sgd, scale, scale_by, sgd
+from metalab.tasks.losses import cross_entropy
+from metalab.algorithms.gradient.reptile import reptile_surrogate
+from metalab.algorithms.gradient.taml import entropy, entropy_reduction, theil_index
 from metalab.errors import ConfigError
 from metalab.tasks.episode import Episode
 
@@ -17,10 +18,12 @@ TINY = {"backbone": "mlp", "in_channels": 2, "hidden": 3, "outputs": 3, "inner_l
         "eval_inner_steps": None}
 
 
-def tiny(name: str, seed: int = 0, **changes):
+def tiny(name: str, seed: int = 0, workers: int = 0, vmap: bool | None = False, **changes):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build_learner(name, {**TINY, **changes}).double()
+        learner = build_learner(name, {**TINY, **changes}).double()
+    learner.runtime = Runtime(workers=workers, vmap=vmap)
+    return learner
 
 
 def tiny_batch(tasks: int = 3, seed: int = 0) -> Episode:
@@ -70,7 +73,7 @@ def test_first_order_drops_second_derivatives():
         with torch.no_grad():
             fast = first.adapt(batch.support_x[t], batch.support_y[t], 3).params  # eval_inner_steps: None
         fast = {k: v.clone().requires_grad_() for k, v in fast.items()}
-        loss = task_loss(functional_call(first.model, fast, (batch.query_x[t],)), batch.query_y[t])
+        loss = cross_entropy(functional_call(first.model, fast, (batch.query_x[t],)), batch.query_y[t])
         for k, g in zip(fast, torch.autograd.grad(loss, list(fast.values()))):
             expected["model." + k] += g / batch.tasks
     assert all(torch.allclose(first_grad[k], expected[k]) for k in expected)
@@ -90,6 +93,36 @@ def test_update_rules_are_init_update_pairs():
     assert torch.allclose(updates["w"], torch.tensor([-0.1, 0.2])) and state == ()
     rule = meta_sgd({"w": torch.tensor([0.5, 0.25])})
     assert torch.allclose(rule.update(grads, rule.init(grads), grads)[0]["w"], torch.tensor([-0.5, 0.5]))
+
+
+def test_chained_rules_compose_in_order_and_keep_each_state():
+    grads = {"w": torch.tensor([1.0, -2.0])}
+    rates = {"w": torch.tensor([0.5, 0.25])}
+    composed = chain(scale_by(rates), scale(-1.0))  # Meta-SGD as a composition
+    updates, state = composed.update(grads, composed.init(grads), grads)
+    assert torch.equal(updates["w"], meta_sgd(rates).update(grads, (), grads)[0]["w"]) and state == ((), ())
+
+    def counting():  # a stateful rule: counts its calls
+        return (lambda params: 0), (lambda g, n, params: (g, n + 1))
+
+    rule = chain(sgd(0.1), type(sgd(0.1))(*counting()))
+    state = rule.init(grads)
+    for _ in range(3):
+        updates, state = rule.update(grads, state, grads)
+    assert state == ((), 3) and torch.allclose(updates["w"], torch.tensor([-0.1, 0.2]))
+
+
+def test_inner_loop_takes_a_loss_closure_and_matches_hand_steps():
+    params = {"a": torch.tensor(3.0, requires_grad=True), "b": torch.tensor(-1.0, requires_grad=True)}
+
+    def loss(p):  # (a - 1)^2 + (b + 2)^2: gradient 2(a - 1), 2(b + 2)
+        return (p["a"] - 1) ** 2 + (p["b"] + 2) ** 2
+
+    fast = inner_loop(loss, params, steps=2, rule=sgd(0.25), adapted=lambda name: name == "a")
+    # a: 3 -> 3 - 0.25 * 4 = 2 -> 2 - 0.25 * 2 = 1.5; b is not adapted
+    assert fast["a"].item() == pytest.approx(1.5) and fast["b"] is params["b"]
+    fast["a"].backward()  # second order: d a'' / d a = (1 - 0.5)^2
+    assert params["a"].grad.item() == pytest.approx(0.25)
 
 
 def test_metasgd_learns_its_rates():
@@ -148,7 +181,7 @@ def test_taml_meta_loss_is_query_loss_plus_weighted_regularizer(regularizer):
 
 def test_vmap_over_tasks_gives_the_loop_result():
     batch = tiny_batch(tasks=4)
-    loop, vmapped = tiny("maml"), tiny("maml", vmap=True)
+    loop, vmapped = tiny("maml", vmap=False), tiny("maml", vmap=True)
     assert torch.allclose(loop.meta_loss(batch).loss, vmapped.meta_loss(batch).loss)
     a, b = meta_gradient(loop, batch), meta_gradient(vmapped, batch)
     assert all(torch.allclose(a[k], b[k]) for k in a)
@@ -165,7 +198,7 @@ def test_adapt_works_under_no_grad_and_leaves_nothing_attached():
 
 
 def test_bad_hyperparameters_and_task_shapes_are_clear_errors():
-    with pytest.raises(ConfigError, match="inner_lr must be positive"):
+    with pytest.raises(ConfigError, match="inner_lr must be a positive number"):
         build_learner("maml", {"inner_lr": 0.0})
     with pytest.raises(ConfigError, match="backbone must be one of"):
         build_learner("maml", {"backbone": "resnet"})
@@ -193,9 +226,15 @@ def test_task_workers_leave_the_callers_thread_count_alone():
     assert torch.get_num_threads() == threads
 
 
-def test_workers_must_be_a_non_negative_integer():
-    with pytest.raises(ConfigError, match="workers"):
-        tiny("maml", workers=-1)
+def test_runtime_options_are_not_hyperparameters():
+    with pytest.raises(ConfigError, match="runtime options, not hyperparameters"):
+        build_learner("maml", {"workers": 2})
+    assert "vmap" not in build_learner("maml").config.__dataclass_fields__
+
+
+def test_vmap_is_on_by_default_for_the_mlp_and_off_for_conv4():
+    assert build_learner("maml", {"backbone": "mlp", "in_channels": 1}).vmapped
+    assert not build_learner("maml").vmapped
 
 
 @pytest.mark.parametrize("name, ways", [(n, 5) for n in ("maml", "fomaml", "metasgd", "anil", "reptile", "taml")]
@@ -206,7 +245,7 @@ def test_omniglot_configs_build_their_learner_with_a_30_minute_budget(name, ways
     from metalab.algorithms import build_learner
     from metalab.training.config import TrainConfig, load_yaml
 
-    file = Path(__file__).resolve().parents[2] / "configs" / f"{name}_omniglot_{ways}w1s.yaml"
+    file = Path(__file__).resolve().parents[3] / "configs" / f"{name}_omniglot_{ways}w1s.yaml"
     config = TrainConfig.from_dict(load_yaml(file))
     assert config.algorithm == name and config.budget == 1800 and config.val_ways == config.ways == ways
     learner = build_learner(name, {**config.learner, "outputs": config.ways})

@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metalab.algorithms._metric import check_image_size, class_logsumexp, encode_episode
+from metalab.algorithms.metric._common import check_image_size, class_logsumexp, encode_episode
 from metalab.algorithms.base import BatchedMetaLearner
 from metalab.errors import ConfigError
-from metalab.models.conv4 import Conv4
+from metalab.models.backbones import build_encoder, check_backbone
 from metalab.tasks.episode import Episode
 
 
@@ -40,6 +40,7 @@ class MatchingConfig:
     """Hyperparameters of :class:`MatchingNet`.
 
     Attributes:
+        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
         in_channels: image channels (1 for Omniglot).
         hidden: filters per conv block (64 in the paper).
         image_size: input height and width; sets the embedding size ``hidden * (size // 16)^2``
@@ -51,6 +52,7 @@ class MatchingConfig:
         chunk: images per encoder call during training (ghost batch norm, as ProtoNet). 0 = all.
     """
 
+    backbone: str = "conv4"
     in_channels: int = 1
     hidden: int = 64
     image_size: int = 28
@@ -60,6 +62,7 @@ class MatchingConfig:
     chunk: int = 80
 
     def __post_init__(self) -> None:
+        check_backbone(self.backbone)
         if self.fce_steps < 1:
             raise ConfigError(f"fce_steps must be >= 1, got {self.fce_steps}")
         if not self.scale > 0:
@@ -122,7 +125,7 @@ class MatchingNet(BatchedMetaLearner):
 
     def __init__(self, config: MatchingConfig = MatchingConfig()) -> None:
         super().__init__(config)
-        self.encoder = Conv4(config.in_channels, config.hidden)
+        self.encoder = build_encoder(config.backbone, in_channels=config.in_channels, hidden=config.hidden)
         dim = config.hidden * (config.image_size // 16) ** 2
         self.context = FullContext(dim, config.fce_steps) if config.fce else None
 

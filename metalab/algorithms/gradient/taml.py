@@ -23,9 +23,8 @@ import dataclasses
 import torch
 from torch.func import functional_call
 
-from metalab.algorithms._inner import task_loss
 from metalab.algorithms.base import MetaLoss
-from metalab.algorithms.maml import MAML, MAMLConfig
+from metalab.algorithms.gradient.maml import MAML, MAMLConfig
 from metalab.errors import ConfigError
 from metalab.tasks.episode import Episode
 
@@ -44,7 +43,10 @@ class TAMLConfig(MAMLConfig):
         if self.regularizer not in REGULARIZERS:
             raise ConfigError(f"regularizer must be one of {REGULARIZERS}, got {self.regularizer!r}")
         if not self.weight >= 0:
-            raise ConfigError(f"weight must be >= 0, got {self.weight!r}")
+            raise ConfigError(f"weight must be >= 0, got {self.weight!r}", fields=("weight",))
+        if self.regularizer == "entropy" and self.loss != "cross_entropy":
+            raise ConfigError("TAML's entropy regularizer needs class labels (loss=cross_entropy); set "
+                              "regularizer=theil for regression", fields=("regularizer",))
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -70,20 +72,15 @@ class TAML(MAML):
     name = "taml"
     Config = TAMLConfig
 
-    def __init__(self, config: TAMLConfig = TAMLConfig()) -> None:
-        super().__init__(config)
-
     def task_objective(self, batch: Episode) -> MetaLoss:
-        losses, outputs, metrics = self.query_losses(batch)
+        losses, outputs = self.query_losses(batch)
         theta = dict(self.model.named_parameters())
         if self.config.regularizer == "entropy":
-            if batch.query_y.is_floating_point():
-                raise ConfigError("TAML's entropy regularizer needs class labels; use --set regularizer=theil for regression")
             initial = torch.stack([entropy(functional_call(self.model, theta, (x,))) for x in batch.query_x])
             regularizer = entropy_reduction(initial, entropy(outputs))
         else:
             regularizer = theil_index(torch.stack([
-                task_loss(functional_call(self.model, theta, (x,)), y) for x, y in zip(batch.support_x, batch.support_y)
+                self.task_loss(functional_call(self.model, theta, (x,)), y) for x, y in zip(batch.support_x, batch.support_y)
             ]))
-        metrics.update(query_loss=losses.mean().item(), **{self.config.regularizer: regularizer.item()})
-        return MetaLoss(loss=losses.mean() + self.config.weight * regularizer, metrics=metrics)
+        metrics = {"query_loss": losses.mean().item(), self.config.regularizer: regularizer.item()}
+        return MetaLoss(loss=losses.mean() + self.config.weight * regularizer, outputs=outputs.detach(), metrics=metrics)

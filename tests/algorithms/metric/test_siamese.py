@@ -2,9 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from metalab.algorithms.siamese import Siamese
+from metalab.algorithms.metric.siamese import Siamese
 from metalab.errors import ConfigError
-from metalab.tasks.sampling import EpisodeStream
+from metalab.tasks.image import EpisodeStream
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ outer update moves theta towards them, ``theta <- theta + eps * mean_i (phi_i - 
 surrogate ``mean_i 0.5 * ||theta - phi_i.detach()||^2``, whose gradient is
 ``theta - mean_i phi_i``, so the shared training loop (Adam included) drives the update: with
 plain SGD at learning rate eps it is exactly Reptile's step. Its metrics report the adapted
-models' query loss (``query_loss``) and accuracy or MSE.
+models' query loss (``query_loss``); the task family scores their outputs.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import dataclasses
 
 import torch
 
-from metalab.algorithms._inner import AdaptedModel, Params, task_loss
 from metalab.algorithms.base import MetaLoss
-from metalab.algorithms.maml import MAML, MAMLConfig, query_metrics
+from metalab.algorithms.gradient.maml import MAML, AdaptedModel, MAMLConfig
+from metalab.optim import Params
 from metalab.tasks.episode import Episode
 
 
@@ -28,7 +28,6 @@ class ReptileConfig(MAMLConfig):
     inner_steps: int = 5
     inner_lr: float = 0.1
     eval_inner_steps: int | None = 10
-    first_order: bool = True
 
 
 def reptile_surrogate(theta: Params, phis: list[Params]) -> torch.Tensor:
@@ -44,9 +43,6 @@ class Reptile(MAML):
     name = "reptile"
     Config = ReptileConfig
 
-    def __init__(self, config: ReptileConfig = ReptileConfig()) -> None:
-        super().__init__(config)
-
     def task_objective(self, batch: Episode) -> MetaLoss:
         phis, outputs, losses = [], [], []
         for t in range(batch.tasks):
@@ -55,7 +51,8 @@ class Reptile(MAML):
                 out = AdaptedModel(self.model, phi)(batch.query_x[t])
             phis.append(phi)
             outputs.append(out)
-            losses.append(task_loss(out, batch.query_y[t]))
-        metrics = query_metrics(torch.stack(outputs), batch.query_y)
-        metrics["query_loss"] = torch.stack(losses).mean().item()
-        return MetaLoss(loss=reptile_surrogate(dict(self.model.named_parameters()), phis), metrics=metrics)
+            losses.append(self.task_loss(out, batch.query_y[t]))
+        return MetaLoss(
+            loss=reptile_surrogate(dict(self.model.named_parameters()), phis), outputs=torch.stack(outputs),
+            metrics={"query_loss": torch.stack(losses).mean().item()},
+        )

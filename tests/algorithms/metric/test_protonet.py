@@ -1,6 +1,6 @@
 import torch
 
-from metalab.algorithms.protonet import ProtoNet, class_means, squared_distances
+from metalab.algorithms.metric.protonet import ProtoNet, class_means, squared_distances
 
 
 def test_prototypes_are_class_means_of_embeddings():

@@ -1,0 +1,65 @@
+"""The functional inner loop: gradient steps of an update rule on a loss closure.
+
+Parameters are dicts ``name -> tensor``. The loss is any function of such a dict (a support
+set's cross-entropy through :func:`torch.func.functional_call`, a policy-gradient
+surrogate, an optimizee's objective), so one inner loop serves every optimization-based
+learner, in meta-training and in evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from metalab.optim.rules import Params, UpdateRule
+
+
+def inner_loop(
+    loss: Callable[[Params], torch.Tensor],
+    params: Params,
+    *,
+    steps: int,
+    rule: UpdateRule,
+    adapted: Callable[[str], bool] = lambda name: True,
+    first_order: bool = False,
+    functional: bool = False,
+) -> Params:
+    """``steps`` steps of ``rule`` on ``loss(params)``; returns the adapted parameters.
+
+    Args:
+        loss: the objective, a scalar function of the full parameter dict.
+        params: the starting point theta (usually a learner's own parameters).
+        adapted: which parameters the loop changes (ANIL: the head only); the others pass
+            through unchanged.
+        first_order: detach the inner gradients (first-order MAML): the meta-gradient then
+            treats ``d theta' / d theta`` as the identity.
+        functional: take the gradients with :func:`torch.func.grad`, which composes with
+            :func:`torch.func.vmap` over tasks (set it when vmapping this function).
+
+    Otherwise the gradients come from ``torch.autograd.grad(create_graph=True)``, which
+    threads may call at once (functorch's transform levels are global: two threads in
+    ``torch.func.grad`` at once trip an internal assert). Either way outer autograd
+    differentiates through the steps, so the meta-gradient is exact (second order) unless
+    ``first_order``.
+    """
+    names = [k for k in params if adapted(k)]
+    state = rule.init({k: params[k] for k in names})
+
+    def split_loss(fast: Params, fixed: Params) -> torch.Tensor:
+        return loss({**fixed, **fast})
+
+    def gradients(fast: Params, fixed: Params) -> Params:
+        if functional:
+            return torch.func.grad(split_loss)(fast, fixed)
+        value = split_loss(fast, fixed)
+        return dict(zip(fast, torch.autograd.grad(value, list(fast.values()), create_graph=not first_order)))
+
+    for _ in range(steps):
+        fast = {k: params[k] for k in names}
+        grads = gradients(fast, {k: v for k, v in params.items() if k not in fast})
+        if first_order:
+            grads = {k: g.detach() for k, g in grads.items()}
+        updates, state = rule.update(grads, state, fast)
+        params = {**params, **{k: fast[k] + u for k, u in updates.items()}}
+    return params

@@ -1,0 +1,40 @@
+"""Checkpoints written before task families became plug-ins (format version 1) still load and
+give the numbers they gave then, on the same fixed tasks."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from metalab.cli import main
+from metalab.training.checkpoint import load_checkpoint, load_learner
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints_v1"
+EXPECTED = {(r["algorithm"], r["dataset"]): r for r in map(json.loads, (FIXTURES / "expected_eval.jsonl").open())}
+
+
+@pytest.mark.parametrize("file, key", [("metasgd_sin.pt", ("metasgd", "sinusoid")),
+                                       ("protonet.pt", ("protonet", "omniglot")),
+                                       ("metasgd_omniglot.pt", ("metasgd", "omniglot"))])
+def test_a_version_1_checkpoint_evaluates_to_its_recorded_figure(file, key, data_dir, capsys):
+    expected = EXPECTED[key]
+    args = ["eval", str(FIXTURES / file), "--shots", str(expected["shots"]), "--episodes", str(expected["episodes"]),
+            "--data", str(data_dir), "--json", "--threads", "2"]
+    if "ways" in expected:
+        args += ["--ways", str(expected["ways"])]
+    capsys.readouterr()
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    metric = "accuracy" if "accuracy" in expected else "mse"
+    assert set(expected) <= set(result)  # the keys eval --json had then are kept
+    assert round(result[metric], 4) == round(expected[metric], 4) and round(result["ci95"], 3) == round(expected["ci95"], 3)
+
+
+def test_version_1_learner_configs_are_upgraded():
+    state = load_checkpoint(FIXTURES / "metasgd_sin.pt")
+    assert state["version"] == 2 and state["learner_config"]["loss"] == "mse"
+    assert "vmap" not in state["learner_config"] and "workers" not in state["learner_config"]
+    learner, _, state = load_learner(FIXTURES / "metasgd_omniglot.pt")
+    assert learner.config.loss == "cross_entropy"
+    assert any(k.startswith("model.body.") for k in state["model"]) and not any(
+        k.startswith("model.features.") for k in state["model"])
