@@ -4,7 +4,7 @@ Usage: python benchmarks/maml_speed.py [--ways 5] [--shots 1] [--queries 15] [--
            [--steps 1] [--inner-lr 0.4] [--reps 5] [--threads 2] [--allocator tuned|default]
            [--json] [--profile]
 
-The configuration is that of ``../shared/bench/learn2learn/maml_speed.py`` (issue 4): Conv-4
+The configuration is that of ``../shared/bench/learn2learn/maml_speed.py`` : Conv-4
 for 28x28 with batch norm on the current batch's statistics and a linear head, meta-batch 32
 of 5-way 1-shot tasks with 15 queries per class, 1 inner step of size 0.4, Adam, random
 inputs (speed only). Timed, each in its own process so that peak memory is its own:
@@ -73,7 +73,7 @@ def median_seconds(step, reps: int) -> float:
 
 
 def make_step(variant: str, a: argparse.Namespace):
-    from metalab.algorithms import build_learner
+    from metalab.algorithms import Runtime, build_learner
     from metalab.tasks.episode import Episode
 
     torch.manual_seed(0)
@@ -100,9 +100,8 @@ def make_step(variant: str, a: argparse.Namespace):
 
         return step
     name = "fomaml" if variant == "metalab_fomaml" else "maml"
-    learner = build_learner(name, {"outputs": N, "inner_lr": a.inner_lr, "inner_steps": a.steps,
-                                   "vmap": variant == "metalab_maml_vmap",
-                                   "workers": 1 if variant == "metalab_maml_1worker" else 0})
+    learner = build_learner(name, {"outputs": N, "inner_lr": a.inner_lr, "inner_steps": a.steps})
+    learner.runtime = Runtime(vmap=variant == "metalab_maml_vmap", workers=1 if variant == "metalab_maml_1worker" else 0)
     batch = Episode(xs, ys.contiguous(), xq, yq.contiguous(), torch.arange(N).expand(T, -1))
     opt = torch.optim.Adam(learner.parameters(), 1e-3)
 
