@@ -2,6 +2,25 @@
 
 import metalab
 
+SURFACE = {
+    # learners, by family, and their contract
+    "ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "Runtime", "build_learner", "learner_config",
+    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "Reptile", "TAML",
+    # task families
+    "TaskFamily", "TaskShape", "TaskStream", "fixed_tasks", "derive_seed", "FAMILIES", "FamilyOptions",
+    "load_tasks", "register_family", "ImageClassification", "RegressionTasks", "DrawnFunctions", "Sinusoid",
+    "FunctionTasks", "Episode", "EpisodeStream", "fixed_episode", "fixed_episodes", "sample_episode",
+    # data
+    "FewShotDataset", "image_folder", "load_dataset", "omniglot", "download_omniglot", "Preprocess",
+    # models and inner-loop optimization
+    "Conv4", "BACKBONES", "WithHead", "build_encoder", "register_backbone", "optim",
+    # training, evaluation, prediction
+    "TrainConfig", "TrainResult", "train", "tune_allocator", "load_checkpoint", "load_learner",
+    "EvalResult", "evaluate", "paper_figure", "predict_folders",
+    # errors
+    "MetalabError", "ConfigError", "DataError", "CheckpointError", "TrainingDivergedError",
+}
+
 
 def test_public_names_import_from_the_package_root():
     for name in metalab.__all__:
@@ -9,6 +28,22 @@ def test_public_names_import_from_the_package_root():
 
 
 def test_public_surface_is_pinned():
-    assert {"MetaLearner", "ProtoNet", "Episode", "EpisodeStream", "fixed_episode", "TrainConfig", "train",
-            "evaluate", "load_learner", "omniglot", "image_folder", "Preprocess", "download_omniglot"} <= set(metalab.__all__)
-    assert metalab.ALGORITHMS["protonet"] is metalab.ProtoNet
+    assert set(metalab.__all__) == SURFACE
+    assert metalab.ALGORITHMS["protonet"] is metalab.ProtoNet and metalab.ALGORITHMS["maml"] is metalab.MAML
+    assert set(metalab.optim.__all__) == {"Params", "UpdateRule", "chain", "inner_loop", "meta_sgd", "scale",
+                                          "scale_by", "sgd"}
+
+
+def test_every_registered_learner_is_public():
+    assert {cls.__name__ for cls in metalab.ALGORITHMS.values()} <= set(metalab.__all__)
+
+
+def test_data_does_not_import_tasks():
+    """The data layer stands below the task families: no import cycle between them."""
+    import ast
+    from pathlib import Path
+
+    for file in (Path(metalab.__file__).parent / "data").glob("*.py"):
+        imported = [node.module for node in ast.walk(ast.parse(file.read_text()))
+                    if isinstance(node, ast.ImportFrom) and node.module]
+        assert not any(m.startswith("metalab.tasks") for m in imported), file

@@ -60,9 +60,9 @@ def find_omniglot(data_dir: str | Path | None = None) -> Path:
     looked = "\n  ".join(str(d) for d in searched)
     raise DataError(
         "Omniglot not found. Looked for images_background.npz and images_evaluation.npz in:\n  "
-        f"{looked}\nPoint --data or METALAB_DATA at a folder holding them (or an omniglot/ "
+        f"{looked}\nPoint data_dir or METALAB_DATA at a folder holding them (or an omniglot/ "
         "sub-folder), or fetch the official zips with `metalab data download omniglot` "
-        f"(into {cache_dir() / 'omniglot'})."
+        f"(into {cache_dir() / 'omniglot'}).", fields=("data_dir",),
     )
 
 

@@ -85,6 +85,16 @@ def build_encoder(name: str, *, in_channels: int, hidden: int, running_stats: bo
     return BACKBONES[name](in_channels=in_channels, hidden=hidden, running_stats=running_stats)
 
 
+def feature_size(body: nn.Module, example_shape: Sequence[int]) -> int:
+    """The length of ``body``'s flattened output for one input of ``example_shape``, read in
+    eval mode from a zero input (a body with running statistics keeps them)."""
+    training = body.training
+    with torch.no_grad():
+        size = body.eval()(torch.zeros(2, *example_shape)).flatten(1).shape[1]
+    body.train(training)
+    return size
+
+
 class WithHead(nn.Module):
     """A body and a linear ``head`` on its flattened features: ``[B, ...] -> [B, outputs]``.
 
@@ -98,11 +108,7 @@ class WithHead(nn.Module):
     def __init__(self, body: nn.Module, outputs: int, example_shape: Sequence[int]) -> None:
         super().__init__()
         self.body = body
-        training = body.training
-        with torch.no_grad():  # in eval mode: a body with running statistics keeps them
-            features = body.eval()(torch.zeros(2, *example_shape)).flatten(1).shape[1]
-        body.train(training)
-        self.head = nn.Linear(features, outputs)
+        self.head = nn.Linear(feature_size(body, example_shape), outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x).flatten(1))

@@ -25,6 +25,7 @@ from torch.func import functional_call
 
 from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.algorithms.gradient._parallel import default_workers, parallel_mean_loss
+from metalab.checks import check_choice, check_int, check_positive
 from metalab.errors import ConfigError
 from metalab.models.backbones import VECTOR_BACKBONES, WithHead, build_encoder, check_backbone, input_shape
 from metalab.optim import Params, UpdateRule, inner_loop, sgd
@@ -68,19 +69,13 @@ class MAMLConfig:
     def __post_init__(self) -> None:
         check_backbone(self.backbone)
         for name in ("in_channels", "hidden", "outputs", "inner_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}", fields=(name,))
-        if self.eval_inner_steps is not None and (not isinstance(self.eval_inner_steps, int) or self.eval_inner_steps < 1):
-            raise ConfigError(f"eval_inner_steps must be an integer >= 1 or None, got {self.eval_inner_steps!r}",
-                              fields=("eval_inner_steps",))
-        if not isinstance(self.inner_lr, (int, float)) or isinstance(self.inner_lr, bool) or not self.inner_lr > 0:
-            raise ConfigError(f"inner_lr must be a positive number, got {self.inner_lr!r}", fields=("inner_lr",))
-        if self.backbone not in VECTOR_BACKBONES and (not isinstance(self.image_size, int) or self.image_size < 16):
-            raise ConfigError(f"image_size must be an integer >= 16 for the {self.backbone} backbone, got "
-                              f"{self.image_size!r}", fields=("image_size",))
-        if self.loss not in LOSSES:
-            raise ConfigError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}", fields=("loss",))
+            check_int(name, getattr(self, name), 1)
+        if self.eval_inner_steps is not None:
+            check_int("eval_inner_steps", self.eval_inner_steps, 1, " or None (as inner_steps)")
+        check_positive("inner_lr", self.inner_lr)
+        if self.backbone not in VECTOR_BACKBONES:
+            check_int("image_size", self.image_size, 16, f" for the {self.backbone} backbone")
+        check_choice("loss", self.loss, LOSSES)
 
 
 def build_model(config: MAMLConfig) -> nn.Module:

@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from metalab.algorithms.base import BatchedMetaLearner
+from metalab.checks import check_int
 from metalab.errors import ConfigError
+from metalab.models.backbones import build_encoder, check_backbone
 from metalab.tasks.episode import Episode
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+    """What every metric learner's config holds about its encoder.
+
+    Attributes:
+        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
+        in_channels: image channels (1 for Omniglot).
+        hidden: filters per conv block (64 in the papers).
+        chunk: images per encoder call during training; batches of about 80 run fastest on
+            the CPU (batch norm then normalises each chunk: "ghost" batch norm). 0 = all.
+    """
+
+    backbone: str = "conv4"
+    in_channels: int = 1
+    hidden: int = 64
+    chunk: int = 80
+
+    def __post_init__(self) -> None:
+        check_backbone(self.backbone)
+        check_int("in_channels", self.in_channels, 1)
+        check_int("hidden", self.hidden, 1)
+        check_int("chunk", self.chunk, 0, " (0: all at once)")
+
+
+class EncoderLearner(BatchedMetaLearner):
+    """A metric learner: ``encoder``, the backbone its :class:`EncoderConfig` names, and what
+    a subclass adds on top of it."""
+
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        super().__init__(config)
+        self.encoder = build_encoder(self.config.backbone, in_channels=self.config.in_channels, hidden=self.config.hidden)
 
 
 def encode(encoder: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, chunk: int, training: bool) -> torch.Tensor:
@@ -48,5 +85,5 @@ def check_image_size(x: torch.Tensor, size: int, name: str) -> None:
     if tuple(x.shape[-2:]) != (size, size):
         raise ConfigError(
             f"{name} was built for {size}x{size} images (image_size={size}) but got "
-            f"{x.shape[-2]}x{x.shape[-1]}; train it with --set image_size={x.shape[-1]}"
+            f"{x.shape[-2]}x{x.shape[-1]}; train it with image_size={x.shape[-1]}", fields=("image_size",),
         )

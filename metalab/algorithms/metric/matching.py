@@ -28,45 +28,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metalab.algorithms.metric._common import check_image_size, class_logsumexp, encode_episode
-from metalab.algorithms.base import BatchedMetaLearner
-from metalab.errors import ConfigError
-from metalab.models.backbones import build_encoder, check_backbone
+from metalab.algorithms.metric._common import EncoderConfig, EncoderLearner, check_image_size, class_logsumexp, encode_episode
+from metalab.checks import check_int, check_positive
+from metalab.models.backbones import feature_size
 from metalab.tasks.episode import Episode
 
 
 @dataclasses.dataclass(frozen=True)
-class MatchingConfig:
-    """Hyperparameters of :class:`MatchingNet`.
+class MatchingConfig(EncoderConfig):
+    """Hyperparameters of :class:`MatchingNet`: its encoder's (:class:`EncoderConfig`) and
 
     Attributes:
-        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
-        in_channels: image channels (1 for Omniglot).
-        hidden: filters per conv block (64 in the paper).
-        image_size: input height and width; sets the embedding size ``hidden * (size // 16)^2``
-            (the LSTMs' width with ``fce``).
+        image_size: input height and width; sets the embedding size (the LSTMs' width with ``fce``).
         fce: full context embeddings (bidirectional support LSTM, attention LSTM for queries).
         fce_steps: K, the attention LSTM's processing steps.
         scale: multiplies the cosine similarities before the softmax; 1 is Eq. 2. Post-ReLU
             embeddings have cosines in [0, 1], so at 1 the attention stays flat (not in the paper).
-        chunk: images per encoder call during training (ghost batch norm, as ProtoNet). 0 = all.
     """
 
-    backbone: str = "conv4"
-    in_channels: int = 1
-    hidden: int = 64
     image_size: int = 28
     fce: bool = False
     fce_steps: int = 5
     scale: float = 1.0
-    chunk: int = 80
 
     def __post_init__(self) -> None:
-        check_backbone(self.backbone)
-        if self.fce_steps < 1:
-            raise ConfigError(f"fce_steps must be >= 1, got {self.fce_steps}")
-        if not self.scale > 0:
-            raise ConfigError(f"scale must be positive, got {self.scale}")
+        super().__post_init__()
+        check_int("image_size", self.image_size, 1)
+        check_int("fce_steps", self.fce_steps, 1)
+        check_positive("scale", self.scale)
 
 
 def cosine_attention(queries: torch.Tensor, support: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -117,16 +106,16 @@ class MatchingClassifier:
         return self.learner._log_probabilities(self.support, self.labels, queries, self.ways)[0]
 
 
-class MatchingNet(BatchedMetaLearner):
+class MatchingNet(EncoderLearner):
     """Matching Networks on a Conv-4 encoder, optionally with full context embeddings."""
 
     name = "matching"
     Config = MatchingConfig
 
-    def __init__(self, config: MatchingConfig = MatchingConfig()) -> None:
+    def __init__(self, config: MatchingConfig | None = None) -> None:
         super().__init__(config)
-        self.encoder = build_encoder(config.backbone, in_channels=config.in_channels, hidden=config.hidden)
-        dim = config.hidden * (config.image_size // 16) ** 2
+        config = self.config
+        dim = feature_size(self.encoder, (config.in_channels, config.image_size, config.image_size))
         self.context = FullContext(dim, config.fce_steps) if config.fce else None
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> MatchingClassifier:

@@ -12,38 +12,13 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-from metalab.algorithms.base import BatchedMetaLearner
-from metalab.algorithms.metric._common import encode_episode
-from metalab.errors import ConfigError
-from metalab.models.backbones import build_encoder, check_backbone
+from metalab.algorithms.metric._common import EncoderConfig, EncoderLearner, encode_episode
 from metalab.tasks.episode import Episode
 
 
 @dataclasses.dataclass(frozen=True)
-class ProtoNetConfig:
-    """Hyperparameters of :class:`ProtoNet`.
-
-    Attributes:
-        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
-        in_channels: image channels (1 for Omniglot).
-        hidden: filters per conv block (64 in the paper).
-        chunk: images per encoder call during training; batches of about 80 run fastest
-            on the CPU (batch norm then normalises each chunk: "ghost" batch norm). 0 = all.
-    """
-
-    backbone: str = "conv4"
-    in_channels: int = 1
-    hidden: int = 64
-    chunk: int = 80
-
-    def __post_init__(self) -> None:
-        check_backbone(self.backbone)
-        for field in ("in_channels", "hidden"):
-            value = getattr(self, field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{field} must be an integer >= 1, got {value!r}", fields=(field,))
-        if not isinstance(self.chunk, int) or isinstance(self.chunk, bool) or self.chunk < 0:
-            raise ConfigError(f"chunk must be an integer >= 0 (0: all at once), got {self.chunk!r}", fields=("chunk",))
+class ProtoNetConfig(EncoderConfig):
+    """Hyperparameters of :class:`ProtoNet`: its encoder's (:class:`EncoderConfig`)."""
 
 
 def class_means(embeddings: torch.Tensor, labels: torch.Tensor, ways: int) -> torch.Tensor:
@@ -71,15 +46,11 @@ class PrototypeClassifier:
         return -squared_distances(self.encoder(query_x), self.prototypes)
 
 
-class ProtoNet(BatchedMetaLearner):
+class ProtoNet(EncoderLearner):
     """Prototypical Networks on a Conv-4 encoder."""
 
     name = "protonet"
     Config = ProtoNetConfig
-
-    def __init__(self, config: ProtoNetConfig = ProtoNetConfig()) -> None:
-        super().__init__(config)
-        self.encoder = build_encoder(config.backbone, in_channels=config.in_channels, hidden=config.hidden)
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> PrototypeClassifier:
         return PrototypeClassifier(self.encoder, class_means(self.encoder(support_x), support_y, ways))

@@ -28,25 +28,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metalab.algorithms.metric._common import check_image_size, encode_episode
-from metalab.algorithms.base import BatchedMetaLearner
-from metalab.errors import ConfigError
-from metalab.models.backbones import build_encoder, check_backbone
+from metalab.algorithms.metric._common import EncoderConfig, EncoderLearner, check_image_size, encode_episode
+from metalab.checks import check_choice, check_int
 from metalab.models.conv4 import conv_block
 from metalab.tasks.episode import Episode
 
 
 @dataclasses.dataclass(frozen=True)
-class RelationConfig:
-    """Hyperparameters of :class:`RelationNet`.
+class RelationConfig(EncoderConfig):
+    """Hyperparameters of :class:`RelationNet`: its encoder's (:class:`EncoderConfig`; the
+    default backbone ``conv4-maps`` keeps feature maps; ``hidden`` also sets the relation
+    module's filters) and
 
     Attributes:
-        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
-        in_channels: image channels (1 for Omniglot).
-        hidden: filters per conv block of both modules (64 in the paper).
         image_size: input height and width; sets the first fully connected layer's input.
         relation_hidden: width of the relation module's hidden fully connected layer (8).
-        chunk: images per encoder call during training (ghost batch norm, as ProtoNet). 0 = all.
         shot_pool: how a class's shots become one feature map: ``mean`` (default) or ``sum``
             (the paper, Sec. 3.2). For a model trained and tested with one K they differ by the
             constant K; the mean lets one model serve any number of shots (a 1-shot model
@@ -55,19 +51,15 @@ class RelationConfig:
     """
 
     backbone: str = "conv4-maps"
-    in_channels: int = 1
-    hidden: int = 64
     image_size: int = 28
     relation_hidden: int = 8
-    chunk: int = 80
     shot_pool: str = "mean"
 
     def __post_init__(self) -> None:
-        check_backbone(self.backbone)
-        if self.shot_pool not in ("mean", "sum"):
-            raise ConfigError(f"shot_pool must be 'mean' or 'sum', got {self.shot_pool!r}")
-        if self.image_size < 16:
-            raise ConfigError(f"image_size must be >= 16 for four pooling steps, got {self.image_size}")
+        super().__post_init__()
+        check_choice("shot_pool", self.shot_pool, ("mean", "sum"))
+        check_int("image_size", self.image_size, 16, " (four pooling steps)")
+        check_int("relation_hidden", self.relation_hidden, 1)
 
 
 class RelationModule(nn.Module):
@@ -121,15 +113,15 @@ class RelationClassifier:
         return F.logsigmoid(self.learner.relation(self.classes, queries))[0]
 
 
-class RelationNet(BatchedMetaLearner):
+class RelationNet(EncoderLearner):
     """Relation Networks: Conv-4 feature maps and a learned relation module, trained with MSE."""
 
     name = "relation"
     Config = RelationConfig
 
-    def __init__(self, config: RelationConfig = RelationConfig()) -> None:
+    def __init__(self, config: RelationConfig | None = None) -> None:
         super().__init__(config)
-        self.encoder = build_encoder(config.backbone, in_channels=config.in_channels, hidden=config.hidden)
+        config = self.config
         side = config.image_size // 4 // 2 // 2
         self.relation = RelationModule(config.hidden, side, config.relation_hidden)
 

@@ -30,43 +30,28 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalab.algorithms.metric._common import (
+    EncoderConfig,
+    EncoderLearner,
     check_image_size,
     class_logsumexp,
     encode_episode,
     shots_per_class,
 )
-from metalab.algorithms.base import BatchedMetaLearner
-from metalab.errors import ConfigError
-from metalab.models.backbones import build_encoder, check_backbone
+from metalab.checks import check_int
+from metalab.models.backbones import feature_size
 from metalab.tasks.episode import Episode
 
 
 @dataclasses.dataclass(frozen=True)
-class SiameseConfig:
-    """Hyperparameters of :class:`Siamese`.
+class SiameseConfig(EncoderConfig):
+    """Hyperparameters of :class:`Siamese`: its encoder's (:class:`EncoderConfig`) and
+    ``image_size``, the input height and width (sets the distance layer's width)."""
 
-    Attributes:
-        backbone: the encoder, a name from :data:`metalab.models.backbones.BACKBONES`.
-        in_channels: image channels (1 for Omniglot).
-        hidden: filters per conv block.
-        image_size: input height and width; sets the embedding size, ``hidden * (size // 16)^2``.
-        chunk: images per encoder call during training (ghost batch norm, as ProtoNet). 0 = all.
-    """
-
-    backbone: str = "conv4"
-    in_channels: int = 1
-    hidden: int = 64
     image_size: int = 28
-    chunk: int = 80
 
     def __post_init__(self) -> None:
-        check_backbone(self.backbone)
-        for field in ("in_channels", "hidden"):
-            value = getattr(self, field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{field} must be an integer >= 1, got {value!r}", fields=(field,))
-        if not isinstance(self.chunk, int) or isinstance(self.chunk, bool) or self.chunk < 0:
-            raise ConfigError(f"chunk must be an integer >= 0 (0: all at once), got {self.chunk!r}", fields=("chunk",))
+        super().__post_init__()
+        check_int("image_size", self.image_size, 1)
 
 
 def pair_logits(head: nn.Linear, queries: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
@@ -98,16 +83,16 @@ class SiameseClassifier:
         return class_log_probabilities(pairs, self.labels, self.ways)
 
 
-class Siamese(BatchedMetaLearner):
+class Siamese(EncoderLearner):
     """Siamese networks on a Conv-4 twin, trained on same / different pairs from episodes."""
 
     name = "siamese"
     Config = SiameseConfig
 
-    def __init__(self, config: SiameseConfig = SiameseConfig()) -> None:
+    def __init__(self, config: SiameseConfig | None = None) -> None:
         super().__init__(config)
-        self.encoder = build_encoder(config.backbone, in_channels=config.in_channels, hidden=config.hidden)
-        self.head = nn.Linear(config.hidden * (config.image_size // 16) ** 2, 1)
+        config = self.config
+        self.head = nn.Linear(feature_size(self.encoder, (config.in_channels, config.image_size, config.image_size)), 1)
         with torch.no_grad():  # a distance from the start: alpha_j < 0; p(x1, x2) near 0.5 at first
             self.head.weight.abs_().neg_()
             self.head.bias.fill_(3.0)
