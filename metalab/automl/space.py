@@ -36,7 +36,6 @@ __all__ = [
     "DEFAULT_FAMILIES",
     "FAMILIES",
     "build_pipeline",
-    "config_distributions",
     "config_key",
     "check_families",
     "cold_start_configs",
@@ -152,17 +151,6 @@ def _inside(distribution: optuna.distributions.BaseDistribution, value: Any) -> 
                                  optuna.distributions.FloatDistribution)):
         return distribution.low <= value <= distribution.high
     return True
-
-
-def config_distributions(
-    config: Mapping[str, Any],
-) -> dict[str, optuna.distributions.BaseDistribution]:
-    """The Optuna distributions of the parameters ``config`` uses, as the space defines them.
-
-    Raises:
-        ConfigError: the configuration is not in the space.
-    """
-    return dict(_replay(validate_config(config)).distributions)
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
