@@ -13,7 +13,7 @@ SURFACE = {
     # data
     "FewShotDataset", "image_folder", "load_dataset", "omniglot", "download_omniglot", "Preprocess",
     # models and inner-loop optimization
-    "Conv4", "BACKBONES", "WithHead", "build_encoder", "register_backbone", "optim",
+    "Conv4", "BACKBONES", "L2O", "Quadratics", "WithHead", "build_encoder", "register_backbone", "optim",
     # training, evaluation, prediction
     "TrainConfig", "TrainResult", "train", "tune_allocator", "load_checkpoint", "load_learner",
     "EvalResult", "evaluate", "paper_figure", "predict_folders",
@@ -30,8 +30,8 @@ def test_public_names_import_from_the_package_root():
 def test_public_surface_is_pinned():
     assert set(metalab.__all__) == SURFACE
     assert metalab.ALGORITHMS["protonet"] is metalab.ProtoNet and metalab.ALGORITHMS["maml"] is metalab.MAML
-    assert set(metalab.optim.__all__) == {"Params", "UpdateRule", "chain", "inner_loop", "meta_sgd", "scale",
-                                          "scale_by", "sgd"}
+    assert set(metalab.optim.__all__) == {"CoordinateLSTM", "LearnedOptimizer", "Params", "UpdateRule", "chain", "inner_loop", "learned",
+                                          "meta_sgd", "preprocess_gradient", "scale", "scale_by", "sgd"}
 
 
 def test_every_registered_learner_is_public():

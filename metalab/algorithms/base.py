@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Iterator
 from typing import Any, ClassVar, Protocol
 
 import torch
@@ -111,6 +112,12 @@ class MetaLearner(nn.Module, abc.ABC):
             losses.append(self.query_loss(logits, task.query_y))
             outputs.append(logits.detach())
         return MetaLoss(loss=torch.stack(losses).mean(), outputs=torch.stack(outputs))
+
+    def meta_losses(self, batch: Episode) -> Iterator[MetaLoss]:
+        """The meta-losses the training loop takes one optimizer step on each, in order: by
+        default the one :meth:`meta_loss`. A learner whose tasks are long unrolls (a learned
+        optimizer) yields one per truncation of the unroll, carrying its state between them."""
+        yield self.meta_loss(batch)
 
     def query_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean loss of query logits ``[..., Q, ways]`` against labels ``[..., Q]``.

@@ -53,10 +53,10 @@ class EvalResult:
 
     def __str__(self) -> str:
         queries = self.task.get("queries")
-        per = " per class" if self.task.get("ways") else " each"
+        per = "" if queries is None else f", {queries} queries" + (" per class" if self.task.get("ways") else " each")
         return (
             f"{self.summary}: {self.metric} {self.mean:.4g} ± {self.ci95:.3g} (95% CI over {self.tasks} fixed "
-            f"tasks, {queries} queries{per}, seed {self.seed})"
+            f"tasks{per}, seed {self.seed})"
         )
 
     def to_json(self) -> dict[str, Any]:

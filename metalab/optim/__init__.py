@@ -1,11 +1,14 @@
 """``metalab.optim``: inner-loop optimization as composable values (optax style).
 
-Update rules (:func:`sgd`, :func:`meta_sgd`, :func:`scale`, :func:`scale_by`, :func:`chain`)
-are ``init / update`` pairs with explicit state, and :func:`inner_loop` takes a loss closure,
+Update rules (:func:`sgd`, :func:`meta_sgd`, :func:`scale`, :func:`scale_by`, :func:`chain`,
+and :func:`learned`, a coordinatewise LSTM optimizer) are ``init / update`` pairs with
+explicit state, and :func:`inner_loop` takes a loss closure,
 so a learned optimizer or a policy-gradient loss plugs in without changing MAML.
 """
 
 from metalab.optim.inner import inner_loop
+from metalab.optim.learned import CoordinateLSTM, LearnedOptimizer, learned, preprocess_gradient
 from metalab.optim.rules import Params, UpdateRule, chain, meta_sgd, scale, scale_by, sgd
 
-__all__ = ["Params", "UpdateRule", "chain", "inner_loop", "meta_sgd", "scale", "scale_by", "sgd"]
+__all__ = ["CoordinateLSTM", "LearnedOptimizer", "Params", "UpdateRule", "chain", "inner_loop", "learned", "meta_sgd",
+           "preprocess_gradient", "scale", "scale_by", "sgd"]

@@ -18,7 +18,14 @@ def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(outputs, targets)
 
 
+def sum_squares(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Squared error summed over a task's points (an objective ``||W theta - y||^2``), averaged
+    over tasks: ``[..., Q, d]`` -> scalar."""
+    return (outputs - targets).pow(2).flatten(-2).sum(-1).mean()
+
+
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": cross_entropy,
     "mse": mse,
+    "sum_squares": sum_squares,
 }

@@ -18,6 +18,7 @@ from metalab.errors import DataError
 from metalab.tasks.family import TaskFamily
 from metalab.tasks.functions import FunctionTasks
 from metalab.tasks.image import ImageClassification
+from metalab.tasks.optimizees import Quadratics
 from metalab.tasks.regression import Sinusoid
 
 
@@ -60,6 +61,7 @@ FAMILIES: dict[str, FamilyFactory] = {
     "omniglot": _omniglot,
     "folder": _folder,
     "sinusoid": lambda part, options: Sinusoid(part),
+    "quadratic": lambda part, options: Quadratics(part),
     "functions": _needs_location("functions", lambda location, part: FunctionTasks(location, part)),
 }
 

@@ -241,25 +241,25 @@ def train(
         batch = next(stream).to(device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, run.step, run.total)
-        result = learner.meta_loss(batch)
-        if distributed.any_rank(not torch.isfinite(result.loss), ranks):
-            run.elapsed = time.perf_counter() - started
-            checkpoint(improved=False)
-            bar.close()
-            if main:
-                log.write({"step": run.step, "event": "diverged", "loss": result.loss.item()})
-            raise TrainingDivergedError(
-                f"the meta-loss is {result.loss.item()} at step {run.step}; training stopped. "
-                f"{last} holds the last finite state (step {run.step}) and {best} the best "
-                "validated one. Lower lr or set grad_clip, and start a new run from scratch",
-                fields=("lr", "grad_clip"),
-            )
-        optimizer.zero_grad(set_to_none=True)
-        result.loss.backward()
-        distributed.average_gradients(list(learner.parameters()), ranks)
-        if config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(learner.parameters(), config.grad_clip)
-        optimizer.step()
+        for result in learner.meta_losses(batch):  # one update each (several: truncated backpropagation)
+            if distributed.any_rank(not torch.isfinite(result.loss), ranks):
+                run.elapsed = time.perf_counter() - started
+                checkpoint(improved=False)
+                bar.close()
+                if main:
+                    log.write({"step": run.step, "event": "diverged", "loss": result.loss.item()})
+                raise TrainingDivergedError(
+                    f"the meta-loss is {result.loss.item()} at step {run.step}; training stopped. "
+                    f"{last} holds the last finite state (step {run.step}) and {best} the best "
+                    "validated one. Lower lr or set grad_clip, and start a new run from scratch",
+                    fields=("lr", "grad_clip"),
+                )
+            optimizer.zero_grad(set_to_none=True)
+            result.loss.backward()
+            distributed.average_gradients(list(learner.parameters()), ranks)
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(learner.parameters(), config.grad_clip)
+            optimizer.step()
         run.step += 1
         bar.update()
         scored = train_tasks.metrics(result.outputs, batch.query_y) if result.outputs is not None else {}
