@@ -18,7 +18,7 @@ from metalab.errors import DataError
 from metalab.tasks.family import TaskFamily
 from metalab.tasks.functions import FunctionTasks
 from metalab.tasks.image import ImageClassification
-from metalab.tasks.optimizees import Quadratics
+from metalab.tasks.optimizees import DigitsMLP, OmniglotMLP, Quadratics
 from metalab.tasks.regression import Sinusoid
 
 
@@ -62,6 +62,8 @@ FAMILIES: dict[str, FamilyFactory] = {
     "folder": _folder,
     "sinusoid": lambda part, options: Sinusoid(part),
     "quadratic": lambda part, options: Quadratics(part),
+    "digits": lambda part, options: DigitsMLP(part),
+    "omniglot-mlp": lambda part, options: OmniglotMLP(_omniglot(part, options).dataset, part),
     "functions": _needs_location("functions", lambda location, part: FunctionTasks(location, part)),
 }
 

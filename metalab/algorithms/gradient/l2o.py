@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -42,6 +42,8 @@ class L2OConfig:
         unroll: optimizee steps per meta-training task (100).
         truncation: steps between meta-updates of truncated backpropagation (20).
         eval_unroll: steps ``adapt`` takes (None: ``unroll``).
+        batch_size: examples per optimizee step, drawn anew each step from the task's support
+            set (the paper's minibatches of 128); None: the whole support set.
         second_order: keep the gradients' dependence on phi (the paper drops it).
         init_seed: seeds the optimizee's initialisation, with the task's data.
     """
@@ -58,6 +60,7 @@ class L2OConfig:
     unroll: int = 100
     truncation: int = 20
     eval_unroll: int | None = None
+    batch_size: int | None = None
     second_order: bool = False
     init_seed: int = 0
 
@@ -68,6 +71,8 @@ class L2OConfig:
             check_int(name, getattr(self, name), 1)
         if self.eval_unroll is not None:
             check_int("eval_unroll", self.eval_unroll, 1, " or None (as unroll)")
+        if self.batch_size is not None:
+            check_int("batch_size", self.batch_size, 1, " or None (the whole support set)")
         check_positive("k", self.k)
         check_positive("output_scale", self.output_scale)
         check_int("init_seed", self.init_seed, 0)
@@ -97,14 +102,33 @@ class L2O(MetaLearner):
         self.model = OPTIMIZEES[c.optimizee]
         self.task_loss = LOSSES[c.loss]
 
+    def task_seed(self, support_x: torch.Tensor, salt: int = 0) -> int:
+        """A seed that is a pure function of ``init_seed`` and a meta-batch's data."""
+        crc = zlib.crc32(support_x.detach().cpu().contiguous().numpy().tobytes())
+        return derive_seed(self.config.init_seed, crc, salt)
+
     def initial_params(self, support_x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each task's starting point ``theta_0``, from a seed derived from its data: ``[T, ...]``."""
-        params = []
-        for x in support_x:
-            crc = zlib.crc32(x.detach().cpu().contiguous().numpy().tobytes())
-            generator = seeded_generator(derive_seed(self.config.init_seed, crc))
-            params.append(self.model.init(1, self.config.in_channels, self.config.hidden, self.config.outputs, generator))
+        c = self.config
+        params = [self.model.init(1, c.in_channels, c.hidden, c.outputs, seeded_generator(self.task_seed(x)))
+                  for x in support_x]
         return {k: torch.cat([p[k] for p in params]).to(support_x) for k in params[0]}
+
+    def objective(self, batch: Episode) -> Callable[[dict[str, torch.Tensor]], torch.Tensor]:
+        """``params -> [T]`` objectives, each call on a new minibatch of ``batch_size`` support
+        examples (the same positions in every task, drawn from a seed of the data), or on the
+        whole support set."""
+        x, y = batch.support_x, batch.support_y
+        size = self.config.batch_size
+        if not size or size >= x.shape[1]:
+            return lambda params: self.task_losses(params, x, y)
+        generator = seeded_generator(self.task_seed(x, salt=1))
+
+        def minibatch(params: dict[str, torch.Tensor]) -> torch.Tensor:
+            picks = torch.randperm(x.shape[1], generator=generator)[:size].to(x.device)
+            return self.task_losses(params, x[:, picks], y[:, picks])
+
+        return minibatch
 
     def task_losses(self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Each task's objective ``[T]`` at ``params`` (``[T, ...]``)."""
@@ -115,17 +139,19 @@ class L2O(MetaLearner):
         """Run the learned optimizer ``steps`` steps on every task of ``batch`` at once.
 
         Yields ``(losses, params)`` every ``truncation`` steps (and at the end): ``losses`` the
-        objectives ``f(theta_t)`` of the steps since the last yield, ``[S, T]``, in the graph to
-        phi when ``meta``. After a yield the parameters and states are detached (truncated BPTT).
+        objectives ``f(theta_t)`` of the steps since the last yield, ``[S, T]``: when ``meta``, on
+        the minibatches the steps drew, in the graph to phi; otherwise on the whole support set,
+        detached. After a yield the parameters and states are detached (truncated BPTT).
         """
         x, y = batch.support_x, batch.support_y
+        objective = self.objective(batch)
         params = {k: v.requires_grad_() for k, v in self.initial_params(x).items()}
         rule = learned(self.net)
         state = rule.init(params)
         second = meta and self.config.second_order
         losses = []
         with torch.enable_grad():
-            loss = self.task_losses(params, x, y)
+            loss = objective(params)
             for step in range(1, steps + 1):
                 grads = dict(zip(params, torch.autograd.grad(loss.sum(), list(params.values()),
                                                              create_graph=second, retain_graph=meta)))
@@ -134,14 +160,14 @@ class L2O(MetaLearner):
                 if not meta:
                     params = {k: v.detach().requires_grad_() for k, v in params.items()}
                     state = {k: tuple(s.detach() for s in v) for k, v in state.items()}
-                loss = self.task_losses(params, x, y)
-                losses.append(loss)
+                loss = objective(params)
+                losses.append(loss if meta else self.task_losses(params, x, y).detach())
                 if step == steps or (truncation and step % truncation == 0):
                     yield torch.stack(losses), params
                     losses = []
                     params = {k: v.detach().requires_grad_() for k, v in params.items()}
                     state = {k: tuple(s.detach() for s in v) for k, v in state.items()}
-                    loss = loss.detach() if not meta else self.task_losses(params, x, y)
+                    loss = objective(params)
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> TrainedOptimizee:
         """Train a fresh optimizee on the task's objective with the learned optimizer."""

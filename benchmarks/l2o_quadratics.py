@@ -1,0 +1,99 @@
+"""A learned optimizer against tuned SGD, NAG, RMSprop and Adam on held-out quadratics.
+
+Usage: python benchmarks/l2o_quadratics.py RUN --out results/l2o/quadratics [--count 600] [--steps 100 200]
+
+RUN is a run folder of ``metalab train --algorithm l2o --dataset quadratic``. Each baseline's
+learning rate is chosen on 100 fixed *training* problems (seed 1) from a log grid, by the mean
+objective after ``--steps[0]`` steps; then every optimizer runs on ``--count`` fixed *test*
+problems (seed 0) from the same starts, and the objective after each step is kept. Writes
+``curves.json`` (per optimizer: its learning rate, and for each horizon the mean final objective
+with its 95% CI and the mean curve) and ``curves.png`` (mean objective against step, log scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+from pathlib import Path
+
+import torch
+
+from metalab.evaluation.evaluate import mean_ci95
+from metalab.evaluation.optimizers import loss_curves
+from metalab.tasks.optimizees import Quadratics
+from metalab.training.checkpoint import load_learner
+
+GRID = [10 ** (e / 2) for e in range(-8, 2)]  # 1e-4 ... 3.16
+BASELINES = {
+    "SGD": lambda lr: (lambda p: torch.optim.SGD(p, lr)),
+    "NAG": lambda lr: (lambda p: torch.optim.SGD(p, lr, momentum=0.9, nesterov=True)),
+    "RMSprop": lambda lr: (lambda p: torch.optim.RMSprop(p, lr)),
+    "Adam": lambda lr: (lambda p: torch.optim.Adam(p, lr)),
+}
+
+
+def tune(learner, name: str, steps: int) -> tuple[float, dict[str, float]]:
+    """The grid's learning rate with the lowest mean objective after ``steps`` on training problems."""
+    scores = {}
+    for lr in GRID:
+        final = loss_curves(learner, Quadratics("train"), steps, make_optimizer=BASELINES[name](lr), seed=1,
+                            count=100)[:, -1]
+        scores[f"{lr:.4g}"] = float(final.mean()) if torch.isfinite(final).all() else math.inf
+    best = min(scores, key=scores.get)
+    return float(best), scores
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run")
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=600)
+    p.add_argument("--steps", type=int, nargs="+", default=[100, 200])
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    learner, _, state = load_learner(a.run)
+    horizon = max(a.steps)
+    report = {"run": a.run, "checkpoint_step": state["step"], "problems": a.count, "horizons": a.steps,
+              "processor": platform.processor() or platform.machine(), "optimizers": {}}
+    runs = {"learned (LSTM)": (None, None, {})}
+    for name in BASELINES:
+        lr, scores = tune(learner, name, a.steps[0])
+        runs[name] = (BASELINES[name](lr), lr, scores)
+        print(f"{name}: lr {lr:g} (tuned at {a.steps[0]} steps)", flush=True)
+    for name, (make, lr, scores) in runs.items():
+        curves = loss_curves(learner, Quadratics("test"), horizon, make_optimizer=make, count=a.count)
+        entry = {"lr": lr, "tuning": scores, "mean_curve": [round(float(v), 5) for v in curves.mean(0)]}
+        for steps in a.steps:
+            mean, ci = mean_ci95(curves[:, steps])
+            entry[f"final_{steps}"] = {"mean": round(mean, 5), "ci95": round(ci, 5)}
+        report["optimizers"][name] = entry
+        print(name, {k: v for k, v in entry.items() if k.startswith("final")}, flush=True)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "curves.json").write_text(json.dumps(report, indent=1))
+    plot(report, out / "curves.png")
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, entry in report["optimizers"].items():
+        label = name if entry["lr"] is None else f"{name} (lr {entry['lr']:g})"
+        ax.plot(entry["mean_curve"], label=label, lw=2 if entry["lr"] is None else 1)
+    ax.axvline(report["horizons"][0], color="gray", ls=":", lw=1)
+    ax.set(yscale="log", xlabel="optimizee step", ylabel="mean objective ||W theta - y||^2",
+           title=f"10-d quadratics, {report['problems']} held-out problems")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
