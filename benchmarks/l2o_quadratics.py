@@ -7,7 +7,9 @@ learning rate is chosen on 100 fixed *training* problems (seed 1) from a log gri
 objective after ``--steps[0]`` steps; then every optimizer runs on ``--count`` fixed *test*
 problems (seed 0) from the same starts, and the objective after each step is kept. Writes
 ``curves.json`` (per optimizer: its learning rate, and for each horizon the mean final objective
-with its 95% CI and the mean curve) and ``curves.png`` (mean objective against step, log scale).
+with its 95% CI and the mean curve, and for each baseline the paired difference learned minus
+baseline on the same problems with its 95% CI and a two-sided Wilcoxon signed-rank p-value)
+and ``curves.png`` (mean objective against step, log scale).
 """
 
 from __future__ import annotations
@@ -45,6 +47,18 @@ def tune(learner, name: str, steps: int) -> tuple[float, dict[str, float]]:
     return float(best), scores
 
 
+def paired(learned: torch.Tensor, baseline: torch.Tensor) -> dict[str, float]:
+    """Learned minus baseline on the same problems: mean difference, its 95% CI, the share of
+    problems the learned optimizer ends lower on, and the Wilcoxon signed-rank p-value."""
+    from scipy.stats import wilcoxon
+
+    difference = learned - baseline
+    mean, ci = mean_ci95(difference)
+    return {"mean_difference": round(mean, 5), "ci95": round(ci, 5),
+            "learned_lower_share": round(float((difference < 0).double().mean()), 4),
+            "wilcoxon_p": float(wilcoxon(difference.numpy()).pvalue)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run")
@@ -62,12 +76,16 @@ def main() -> None:
         lr, scores = tune(learner, name, a.steps[0])
         runs[name] = (BASELINES[name](lr), lr, scores)
         print(f"{name}: lr {lr:g} (tuned at {a.steps[0]} steps)", flush=True)
+    learned_curves = None
     for name, (make, lr, scores) in runs.items():
         curves = loss_curves(learner, Quadratics("test"), horizon, make_optimizer=make, count=a.count)
         entry = {"lr": lr, "tuning": scores, "mean_curve": [round(float(v), 5) for v in curves.mean(0)]}
         for steps in a.steps:
             mean, ci = mean_ci95(curves[:, steps])
             entry[f"final_{steps}"] = {"mean": round(mean, 5), "ci95": round(ci, 5)}
+            if learned_curves is not None:
+                entry[f"paired_{steps}"] = paired(learned_curves[:, steps], curves[:, steps])
+        learned_curves = curves if learned_curves is None else learned_curves
         report["optimizers"][name] = entry
         print(name, {k: v for k, v in entry.items() if k.startswith("final")}, flush=True)
     out = Path(a.out)
