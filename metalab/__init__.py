@@ -10,7 +10,7 @@ regression on functions) is a task family (:mod:`metalab.tasks`); inner-loop opt
 
 from metalab import optim
 from metalab.algorithms import (
-    ALGORITHMS, ANIL, FOMAML, L2O, MAML, TAML, MatchingNet, MetaLearner, MetaLoss, MetaSGD, ProtoNet, RelationNet,
+    ALGORITHMS, ANIL, FOMAML, L2O, MAML, TAML, MatchingNet, MetaLearner, MetaLoss, MetaLSTM, MetaSGD, ProtoNet, RelationNet,
     Reptile, Runtime, Siamese, TaskModel, build_learner, learner_config,
 )
 from metalab.data.dataset import FewShotDataset
@@ -43,7 +43,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ALGORITHMS", "ANIL", "BACKBONES", "CheckpointError", "ConfigError", "Conv4", "DataError", "DrawnFunctions",
     "Episode", "EpisodeStream", "EvalResult", "FAMILIES", "FOMAML", "FamilyOptions", "FewShotDataset",
-    "FunctionTasks", "ImageClassification", "L2O", "MAML", "MatchingNet", "MetaLearner", "MetaLoss", "MetaSGD",
+    "FunctionTasks", "ImageClassification", "L2O", "MAML", "MatchingNet", "MetaLearner", "MetaLoss", "MetaLSTM", "MetaSGD",
     "MetalabError", "Preprocess", "ProtoNet", "Quadratics", "RegressionTasks", "RelationNet", "Reptile", "Runtime", "Siamese",
     "Sinusoid", "TAML", "TaskFamily", "TaskModel", "TaskShape", "TaskStream", "TrainConfig", "TrainResult",
     "TrainingDivergedError", "WithHead", "build_encoder", "build_learner", "derive_seed", "download_omniglot",

@@ -5,7 +5,7 @@ import metalab
 SURFACE = {
     # learners, by family, and their contract
     "ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "Runtime", "build_learner", "learner_config",
-    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "Reptile", "TAML",
+    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "MetaLSTM", "Reptile", "TAML",
     # task families
     "TaskFamily", "TaskShape", "TaskStream", "fixed_tasks", "derive_seed", "FAMILIES", "FamilyOptions",
     "load_tasks", "register_family", "ImageClassification", "RegressionTasks", "DrawnFunctions", "Sinusoid",
@@ -31,7 +31,7 @@ def test_public_surface_is_pinned():
     assert set(metalab.__all__) == SURFACE
     assert metalab.ALGORITHMS["protonet"] is metalab.ProtoNet and metalab.ALGORITHMS["maml"] is metalab.MAML
     assert set(metalab.optim.__all__) == {"CoordinateLSTM", "LearnedOptimizer", "Params", "UpdateRule", "chain", "inner_loop", "learned",
-                                          "meta_sgd", "preprocess_gradient", "scale", "scale_by", "sgd"}
+                                          "meta_sgd", "preprocess_gradient", "scale", "scale_by", "sgd", "meta_lstm", "apply_rule", "MetaLSTMNet"}
 
 
 def test_every_registered_learner_is_public():

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-from metalab.optim.rules import Params, UpdateRule
+from metalab.optim.rules import Params, UpdateRule, apply_rule
 
 
 def inner_loop(
@@ -49,17 +49,17 @@ def inner_loop(
     def split_loss(fast: Params, fixed: Params) -> torch.Tensor:
         return loss({**fixed, **fast})
 
-    def gradients(fast: Params, fixed: Params) -> Params:
+    def gradients(fast: Params, fixed: Params) -> tuple[Params, torch.Tensor]:
         if functional:
-            return torch.func.grad(split_loss)(fast, fixed)
+            return torch.func.grad_and_value(split_loss)(fast, fixed)
         value = split_loss(fast, fixed)
-        return dict(zip(fast, torch.autograd.grad(value, list(fast.values()), create_graph=not first_order)))
+        return dict(zip(fast, torch.autograd.grad(value, list(fast.values()), create_graph=not first_order))), value
 
     for _ in range(steps):
         fast = {k: params[k] for k in names}
-        grads = gradients(fast, {k: v for k, v in params.items() if k not in fast})
+        grads, value = gradients(fast, {k: v for k, v in params.items() if k not in fast})
         if first_order:
-            grads = {k: g.detach() for k, g in grads.items()}
-        updates, state = rule.update(grads, state, fast)
+            grads, value = {k: g.detach() for k, g in grads.items()}, value.detach()
+        updates, state = apply_rule(rule, grads, state, fast, value)
         params = {**params, **{k: fast[k] + u for k, u in updates.items()}}
     return params

@@ -8,7 +8,9 @@ previous one's output, so variants are built by composition:
 ``theta' = theta - alpha * grad``) and ``meta_sgd(rates) == chain(scale_by(rates), scale(-1))``
 Meta-SGD's learned per-parameter rates (Li et al. 2017, Eq. 1: ``theta' = theta - alpha o grad``).
 A rule whose numbers are tensors with ``requires_grad`` (learned rates, a learned
-optimizer's weights) is meta-learned through the updates it produces.
+optimizer's weights) is meta-learned through the updates it produces. A rule that reads the
+loss value too (the LSTM meta-learner's gates, Ravi & Larochelle 2017) sets ``uses_loss``
+and is called as ``rule.update(grads, state, params, loss)``.
 """
 
 from __future__ import annotations
@@ -23,10 +25,21 @@ Params = dict[str, torch.Tensor]
 
 class UpdateRule(NamedTuple):
     """An optimizer as two functions: ``init(params) -> state`` and
-    ``update(grads, state, params) -> (updates, state)``."""
+    ``update(grads, state, params) -> (updates, state)``; with ``uses_loss``, ``update`` takes
+    the loss value (a scalar tensor) as a fourth argument."""
 
     init: Callable[[Params], Any]
-    update: Callable[[Params, Any, Params], tuple[Params, Any]]
+    update: Callable[..., tuple[Params, Any]]
+    uses_loss: bool = False
+
+
+def apply_rule(rule: UpdateRule, grads: Params, state: Any, params: Params, loss: torch.Tensor | None) -> tuple[Params, Any]:
+    """``rule.update`` with the loss value passed on to a rule that reads it."""
+    if rule.uses_loss:
+        if loss is None:
+            raise ValueError("this update rule reads the loss value; pass it (inner_loop does)")
+        return rule.update(grads, state, params, loss)
+    return rule.update(grads, state, params)
 
 
 def _stateless(transform: Callable[[Params], Params]) -> UpdateRule:
@@ -60,11 +73,11 @@ def chain(*rules: UpdateRule) -> UpdateRule:
     def init(params: Params) -> tuple:
         return tuple(rule.init(params) for rule in rules)
 
-    def update(grads: Params, state: tuple, params: Params) -> tuple[Params, tuple]:
+    def update(grads: Params, state: tuple, params: Params, loss: torch.Tensor | None = None) -> tuple[Params, tuple]:
         new_state = []
         for rule, inner in zip(rules, state):
-            grads, inner = rule.update(grads, inner, params)
+            grads, inner = apply_rule(rule, grads, inner, params, loss)
             new_state.append(inner)
         return grads, tuple(new_state)
 
-    return UpdateRule(init, update)
+    return UpdateRule(init, update, uses_loss=any(rule.uses_loss for rule in rules))
