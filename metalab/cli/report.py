@@ -13,16 +13,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                                    description=__doc__)
     parser.add_argument("--results", default="results", help="results folder (default results)")
     parser.add_argument("--out", default="site", help="folder of the page (default site)")
+    parser.add_argument("--screenshot", metavar="PNG", help="also photograph the page in headless Chromium "
+                        "(e.g. results/report_screenshot.png)")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from metalab.evaluation.report import find_sections, read_index, render_site
+    from metalab.evaluation.report import find_sections, read_index, render_site, screenshot
 
     page = render_site(args.results, args.out)
     sections, entries = find_sections(args.results), read_index(args.results)
     markup = page.read_text(encoding="utf-8")
     print(f"wrote {page}: {len(sections)} results folders, {len(entries)} headline figures, "
-          f"{markup.count('<table') } tables, {markup.count('<img ')} images; open it in a browser")
+          f"{markup.count('<table')} tables, {markup.count('<img ')} images; open it in a browser")
+    if args.screenshot:
+        print(f"screenshot: {screenshot(page, args.screenshot)}")
     return 0

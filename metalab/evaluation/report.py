@@ -17,11 +17,13 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from metalab.errors import DataError
 
+SCREENSHOT = "report_screenshot.png"  # the page's own picture in the results folder, not one of its figures
 RAW_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".yaml", ".yml", ".txt")
 INDEX_COLUMNS = ("area", "experiment", "name", "value", "ci", "paper", "source")
 
@@ -68,7 +70,7 @@ def find_sections(results: Path) -> list[Section]:
             path=folder.relative_to(results).as_posix() if folder != results else "",
             readme=readme.read_text() if readme.is_file() else None,
             meta=meta if isinstance(meta, dict) else None,
-            figures=tuple(p for p in files if p.suffix.lower() == ".png"),
+            figures=tuple(p for p in files if p.suffix.lower() == ".png" and p.name != SCREENSHOT),
             raw=tuple(p for p in files if p.suffix.lower() in RAW_SUFFIXES and p.name != "meta.json"),
         ))
     return sections
@@ -234,6 +236,30 @@ def render_site(results: str | Path = "results", out: str | Path = "site") -> Pa
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def find_chromium() -> str | None:
+    """The headless browser used to check and photograph the page (Debian's ``chromium``)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def screenshot(page: str | Path, png: str | Path, *, width: int = 1200, height: int = 2200) -> Path:
+    """Photograph ``page`` in headless Chromium (the top ``width`` x ``height`` pixels) into ``png``."""
+    browser = find_chromium()
+    if browser is None:
+        raise DataError("a screenshot needs chromium on the PATH: apt-get install chromium")
+    png = Path(png).resolve()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+               f"--window-size={width},{height}", f"--screenshot={png}", Path(page).resolve().as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=png.parent)
+    if done.returncode != 0 or not png.is_file():
+        raise DataError(f"chromium could not photograph {page} (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    return png
 
 
 def _toc(sections: list[Section]) -> str:

@@ -90,3 +90,16 @@ def test_runs_of_different_task_families_are_refused(runs, data_dir, tmp_path, c
 def test_a_single_run_is_refused_with_the_usage(runs, capsys):
     code, _, err = _compare(capsys, runs[0], "--shots", "1")
     assert code == 2 and "at least two runs" in err
+
+
+def test_evaluate_keeps_each_tasks_score_in_order_outside_the_json(runs, data_dir):
+    from metalab.cli.evaluate import load_run
+    from metalab.evaluation.evaluate import evaluate
+
+    learner, tasks, _ = load_run(runs[0], "test", str(data_dir), "cpu")
+    result = evaluate(learner, tasks, ways=5, shots=1, episodes=6, seed=3)
+    first_three = evaluate(learner, tasks, ways=5, shots=1, episodes=3, seed=3)
+    assert len(result.scores) == 6 and result.scores[:3] == first_three.scores
+    assert sum(result.scores) / 6 == pytest.approx(result.mean)
+    assert all(0 <= s <= 100 for s in result.scores)
+    assert "scores" not in result.to_json()

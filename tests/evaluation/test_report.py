@@ -2,9 +2,7 @@
 link present and resolving; and, in headless Chromium when installed, every image loaded."""
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +12,7 @@ from PIL import Image
 
 from metalab.cli import main
 from metalab.errors import DataError
-from metalab.evaluation.report import render_site
+from metalab.evaluation.report import find_chromium, render_site
 
 PROTONET_README = """# ProtoNet on Omniglot
 
@@ -188,6 +186,13 @@ def test_every_link_resolves_to_a_file_or_a_section_of_the_page(results, tmp_pat
     assert "#results-omniglot" in parsed.links and "#results-omniglot-protonet" in parsed.links
 
 
+def test_the_page_screenshot_in_the_results_folder_is_not_one_of_its_figures(results, tmp_path):
+    (results / "README.md").write_text("# Results\n\n![the page](report_screenshot.png)\n")
+    _png(results / "report_screenshot.png", "white")
+    parsed = _parse(render_site(results, tmp_path / "site"))
+    assert len(parsed.images) == 5  # the four figures, and the screenshot only where the README shows it
+
+
 def test_report_command_writes_the_page(results, tmp_path, capsys):
     assert main(["report", "--results", str(results), "--out", str(tmp_path / "site")]) == 0
     out = capsys.readouterr().out
@@ -213,13 +218,8 @@ def test_bad_results_are_clear_errors(results, tmp_path):
         render_site(results, tmp_path / "site")
 
 
-def _chromium():
-    return shutil.which("chromium") or shutil.which("chromium-browser") or (
-        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-
-
 def test_page_renders_in_headless_chromium_with_every_table_and_image_loaded(results, tmp_path):
-    browser = _chromium()
+    browser = find_chromium()
     if browser is None:
         pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it when apt is available)")
     site = tmp_path / "site"
@@ -241,11 +241,9 @@ window.addEventListener("load", () => {
     assert probe_result, "the page did not finish loading in chromium"
     tables = len(_parse(page).tables)  # README tables, the headline table and the meta.json tables
     assert probe_result.group(1) == f"images=4 loaded=4 tables={tables}"
-    screenshot = tmp_path / "page.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1000,1400", f"--screenshot={screenshot}", page.as_uri()],
-                   capture_output=True, timeout=120, cwd=tmp_path)
-    with Image.open(screenshot) as image:
-        assert image.size == (1000, 1400)
+    assert main(["report", "--results", str(results), "--out", str(site), "--screenshot",
+                 str(tmp_path / "page.png")]) == 0
+    with Image.open(tmp_path / "page.png") as image:
+        assert image.size == (1200, 2200)
         low, high = image.convert("L").getextrema()
         assert high - low > 100  # text and figures, not a blank page
