@@ -61,7 +61,7 @@ class PairedDifference:
         return (
             f"{self.a} - {self.b}: {self.metric} {self.difference:+.4g} ± {self.ci95:.3g} (95% CI over {self.tasks} "
             f"paired tasks); better on {100 * self.a_better:.1f}% / {100 * self.b_better:.1f}% of tasks; "
-            f"Wilcoxon p = {self.wilcoxon.p:.3g}, paired t p = {self.ttest.p:.3g}; higher mean: {better}"
+            f"Wilcoxon p = {self.wilcoxon.p:.3g}, paired t p = {self.ttest.p:.3g}; better on average: {better}"
         )
 
     def to_json(self) -> dict[str, Any]:
