@@ -16,8 +16,10 @@ from metalab.errors import ConfigError
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("compare", help="compare trained runs on the same fixed tasks, paired",
                                    description=__doc__)
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="two or more run folders (their best.pt) or checkpoints")
-    parser.add_argument("--ways", type=int, help="classes per task (default: the runs' common ways; families with classes)")
+    parser.add_argument("runs", nargs="+", metavar="RUN",
+                        help="two or more run folders (their best.pt) or checkpoints")
+    parser.add_argument("--ways", type=int,
+                        help="classes per task (default: the runs' common ways; families with classes)")
     parser.add_argument("--shots", type=int, required=True)
     parser.add_argument("--queries", type=int, default=15, help="queries (per class) (default 15)")
     parser.add_argument("--episodes", type=int, default=600, help="fixed tasks (default 600)")
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
                      result.metric: round(result.mean, 5), "ci95": round(result.ci95, 5)})
 
     first, tasks = results[0], loaded[0][1]
-    pairs = all_pairs(names, [r.scores for r in results], metric=first.metric, higher_is_better=first.higher_is_better)
+    pairs = all_pairs(names, [r.scores for r in results], metric=first.metric,
+                      higher_is_better=first.higher_is_better)
     if args.json:
         print(json.dumps({
             "dataset": loaded[0][2]["config"]["dataset"], "split": args.split, **first.task, "metric": first.metric,

@@ -35,7 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def load_run(run: str, part: str, data: str | None, device: torch.device) -> tuple[MetaLearner, TaskFamily, dict[str, Any]]:
+def load_run(
+    run: str, part: str, data: str | None, device: torch.device | str,
+) -> tuple[MetaLearner, TaskFamily, dict[str, Any]]:
     """A run's learner (on ``device``), the ``part`` of its task family (``data`` overrides the
     run's data folder) and its checkpoint state."""
     from metalab.tasks.registry import load_tasks

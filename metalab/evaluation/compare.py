@@ -57,7 +57,9 @@ class PairedDifference:
     ttest: PairedTest
 
     def __str__(self) -> str:
-        better = (self.a if (self.difference > 0) == self.higher_is_better else self.b) if self.difference else "neither"
+        better = "neither"
+        if self.difference:
+            better = self.a if (self.difference > 0) == self.higher_is_better else self.b
         return (
             f"{self.a} - {self.b}: {self.metric} {self.difference:+.4g} ± {self.ci95:.3g} (95% CI over {self.tasks} "
             f"paired tasks); better on {100 * self.a_better:.1f}% / {100 * self.b_better:.1f}% of tasks; "
@@ -70,7 +72,8 @@ class PairedDifference:
 
 
 def paired_difference(
-    a: str, a_scores: Sequence[float], b: str, b_scores: Sequence[float], *, metric: str, higher_is_better: bool = True,
+    a: str, a_scores: Sequence[float], b: str, b_scores: Sequence[float], *,
+    metric: str, higher_is_better: bool = True,
 ) -> PairedDifference:
     """Compare per-task scores ``a_scores[i]`` and ``b_scores[i]`` of the same task ``i``.
 

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from metalab.errors import DataError
 
@@ -104,8 +105,8 @@ class _Links:
     """Rewrites a section's relative links: figures to their copies beside the page, a folder's
     README to its section on the page, anything else back into the results folder."""
 
-    def __init__(self, results: Path, out: Path, figures: dict[Path, str], anchors: dict[Path, str]) -> None:
-        self.results, self.out, self.figures, self.anchors = results.resolve(), out.resolve(), figures, anchors
+    def __init__(self, out: Path, figures: dict[Path, str], anchors: dict[Path, str]) -> None:
+        self.out, self.figures, self.anchors = out.resolve(), figures, anchors
 
     def rewrite(self, markup: str, folder: Path) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -113,16 +114,21 @@ class _Links:
             if re.match(r"^([a-z][a-z0-9+.-]*:|#|/)", target, re.I):
                 return match.group(0)
             path_part, _, fragment = target.partition("#")
-            resolved = (folder / path_part).resolve()
+            resolved = (folder / unquote(path_part)).resolve()
             if resolved in self.figures:
                 new = self.figures[resolved]
             elif resolved in self.anchors or (resolved.name == "README.md" and resolved.parent in self.anchors):
                 new = "#" + self.anchors.get(resolved, self.anchors.get(resolved.parent, ""))
             else:
-                new = os.path.relpath(resolved, self.out) + (f"#{fragment}" if fragment else "")
+                new = _href(resolved, self.out) + (f"#{fragment}" if fragment else "")
             return f'{attribute}="{html.escape(new)}"'
 
         return re.sub(r'\b(src|href)="([^"]*)"', replace, markup)
+
+
+def _href(path: Path, out: Path) -> str:
+    """The URL of ``path`` relative to the page's folder ``out`` (both resolved)."""
+    return quote(Path(os.path.relpath(path, out)).as_posix())
 
 
 def _shift_headings(markup: str, by: int) -> str:
@@ -133,7 +139,7 @@ def _value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.6g}"
     if isinstance(value, list):
         return "; ".join(_value(v) for v in value)
     if isinstance(value, dict):
@@ -166,8 +172,7 @@ def _index_html(entries: list[dict[str, Any]], links: _Links, results: Path, anc
         source = entry.get("source")
         if source:
             target = (results / str(source)).resolve()
-            href = os.path.relpath(target, links.out)
-            source_cell = f'<a href="{html.escape(Path(href).as_posix())}">{html.escape(str(source))}</a>'
+            source_cell = f'<a href="{html.escape(_href(target, links.out))}">{html.escape(str(source))}</a>'
         else:
             source_cell = ""
         cells = [html.escape(str(entry.get("area", ""))), experiment, html.escape(_value(entry.get("name"))),
@@ -211,9 +216,9 @@ def render_site(results: str | Path = "results", out: str | Path = "site") -> Pa
             copy = figures_dir / section.path / figure.name
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(figure, copy)
-            figures[figure.resolve()] = copy.relative_to(out).as_posix()
+            figures[figure.resolve()] = quote(copy.relative_to(out).as_posix())
     anchors = {(results / s.path).resolve(): s.anchor for s in sections}
-    links = _Links(results, out, figures, anchors)
+    links = _Links(out, figures, anchors)
 
     body = []
     if entries:
@@ -258,7 +263,8 @@ def screenshot(page: str | Path, png: str | Path, *, width: int = 1200, height: 
                f"--window-size={width},{height}", f"--screenshot={png}", Path(page).resolve().as_uri()]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=png.parent)
     if done.returncode != 0 or not png.is_file():
-        raise DataError(f"chromium could not photograph {page} (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        raise DataError(f"chromium could not photograph {page} (exit {done.returncode}): "
+                        f"{done.stderr.strip()[-500:]}")
     return png
 
 
@@ -295,7 +301,7 @@ def _section_html(section: Section, results: Path, links: _Links) -> str:
             f"<figcaption>{html.escape(f.name)}</figcaption></figure>" for f in gallery) + "</div>")
     if section.raw:
         items = ", ".join(
-            f'<a href="{html.escape(Path(os.path.relpath(p.resolve(), links.out)).as_posix())}">{html.escape(p.name)}</a>'
+            f'<a href="{html.escape(_href(p.resolve(), links.out))}">{html.escape(p.name)}</a>'
             for p in section.raw)
         parts.append(f'<p class="raw">Raw data: {items}</p>')
     parts.append("</section>")

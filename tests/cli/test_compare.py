@@ -53,7 +53,8 @@ def test_trained_vs_untrained_is_a_significant_paired_difference(runs, data_dir,
                             "--data", str(data_dir), "--json")
     assert code == 0
     result = json.loads(out)
-    assert {"dataset", "split", "ways", "shots", "queries", "metric", "episodes", "seed", "runs", "pairs"} <= set(result)
+    keys = {"dataset", "split", "ways", "shots", "queries", "metric", "episodes", "seed", "runs", "pairs"}
+    assert keys <= set(result)
     assert result["metric"] == "accuracy" and result["episodes"] == 30 and result["ways"] == 5
     a, b = result["runs"]
     (pair,) = result["pairs"]
@@ -81,7 +82,8 @@ def test_runs_of_different_task_families_are_refused(runs, data_dir, tmp_path, c
     sinusoid = tmp_path / "sinusoid"
     assert main(["train", "--algorithm", "maml", "--dataset", "sinusoid", "--steps", "1", "--meta-batch", "2",
                  "--val-every", "1000", "--val-episodes", "2", "--out", str(sinusoid), "--no-progress"]) == 0
-    code, _, err = _compare(capsys, trained, str(sinusoid), "--shots", "5", "--episodes", "4", "--data", str(data_dir))
+    code, _, err = _compare(capsys, trained, str(sinusoid), "--shots", "5", "--episodes", "4",
+                            "--data", str(data_dir))
     assert code == 2
     assert "different task families" in err and "'omniglot'" in err and "'sinusoid'" in err
     assert "Traceback" not in err
@@ -103,3 +105,12 @@ def test_evaluate_keeps_each_tasks_score_in_order_outside_the_json(runs, data_di
     assert sum(result.scores) / 6 == pytest.approx(result.mean)
     assert all(0 <= s <= 100 for s in result.scores)
     assert "scores" not in result.to_json()
+
+
+def test_runs_trained_with_different_ways_need_ways_given(runs, data_dir, tmp_path, capsys):
+    ten_way = _train(tmp_path / "ten", data_dir, "--steps", "1", "--ways", "10")
+    code, _, err = _compare(capsys, runs[0], str(ten_way), "--shots", "1", "--episodes", "4", "--data", str(data_dir))
+    assert code == 2 and "different ways" in err and "give --ways" in err
+    code, out, _ = _compare(capsys, runs[0], str(ten_way), "--ways", "10", "--shots", "1", "--episodes", "4",
+                            "--data", str(data_dir), "--json")
+    assert code == 0 and json.loads(out)["ways"] == 10

@@ -5,7 +5,7 @@ import json
 import re
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from PIL import Image
@@ -81,7 +81,7 @@ def results(tmp_path):
     _png(protonet / "curve.png", "red")
     _png(protonet / "adapted.png", "green")  # not referenced by the README: shown below it
     _png(maml / "fit.png", "blue")
-    _png(rank / "rank_over_time.png", "black")  # a folder with meta.json and no README
+    _png(rank / "rank over time.png", "black")  # a folder with meta.json and no README; a space in a name
     (protonet / "eval_5w1s.json").write_text('{"accuracy": 99.08}')
     (maml / "eval.json").write_text('{"mse": 0.5}')
     (root / "index.json").write_text(json.dumps(INDEX))
@@ -155,7 +155,7 @@ def test_every_readme_table_is_on_the_page_with_its_cis_and_paper_figures(result
 def test_every_figure_is_shown_and_resolves_to_a_copy_of_itself(results, tmp_path):
     site = tmp_path / "site"
     parsed = _parse(render_site(results, site))
-    shown = {(site / src).resolve(): src for src in parsed.images}
+    shown = {(site / unquote(src)).resolve(): src for src in parsed.images}
     assert all(path.is_file() for path in shown)
     pngs = sorted(results.glob("**/*.png"))
     assert len(pngs) == 4 and len(parsed.images) == 4  # each once: inline or in the gallery
@@ -169,7 +169,8 @@ def test_headline_table_lists_each_index_entry_with_its_ci_paper_and_source(resu
     headline = parsed.tables[0]
     assert headline[0] == ["area", "experiment", "figure", "value ± 95% CI", "paper", "source"]
     assert headline[1:] == [
-        ["omniglot", "protonet", "5-way 1-shot accuracy", "99.08 ± 0.16", "98.8", "omniglot/protonet/eval_5w1s.json"],
+        ["omniglot", "protonet", "5-way 1-shot accuracy", "99.08 ± 0.16", "98.8",
+         "omniglot/protonet/eval_5w1s.json"],
         ["sinusoid", "maml", "5-shot mse", "0.5 ± 0.03", "", "sinusoid/maml/eval.json"],
     ]
 
@@ -181,7 +182,7 @@ def test_every_link_resolves_to_a_file_or_a_section_of_the_page(results, tmp_pat
         if href.startswith("#"):
             assert href[1:] in parsed.ids, href
         else:
-            assert (site / href).resolve().is_file(), href
+            assert (site / unquote(href)).resolve().is_file(), href
     # the README's links between folders become links within the page
     assert "#results-omniglot" in parsed.links and "#results-omniglot-protonet" in parsed.links
 
@@ -203,7 +204,8 @@ def test_report_command_writes_the_page(results, tmp_path, capsys):
 def test_without_index_the_page_still_renders_every_folder(results, tmp_path):
     (results / "index.json").unlink()
     parsed = _parse(render_site(results, tmp_path / "site"))
-    assert {"results-omniglot", "results-omniglot-protonet", "results-sinusoid-maml", "results-automl-rank"} <= parsed.ids
+    sections = {"results-omniglot", "results-omniglot-protonet", "results-sinusoid-maml", "results-automl-rank"}
+    assert sections <= parsed.ids
     assert "headline" not in parsed.ids
 
 
