@@ -18,6 +18,8 @@ from metalab.errors import MetalabError
 _COMMANDS = (
     "metalab.cli.train",
     "metalab.cli.evaluate",
+    "metalab.cli.compare",
+    "metalab.cli.report",
     "metalab.cli.predict",
     "metalab.cli.data",
     "metalab.cli.demo",

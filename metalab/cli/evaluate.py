@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from metalab.algorithms.base import MetaLearner
+    from metalab.tasks.family import TaskFamily
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,12 +35,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+def load_run(
+    run: str, part: str, data: str | None, device: torch.device | str,
+) -> tuple[MetaLearner, TaskFamily, dict[str, Any]]:
+    """A run's learner (on ``device``), the ``part`` of its task family (``data`` overrides the
+    run's data folder) and its checkpoint state."""
+    from metalab.tasks.registry import load_tasks
+    from metalab.training.checkpoint import load_learner
+
+    learner, preprocess, state = load_learner(run, device)
+    config = state["config"]
+    tasks = load_tasks(config["dataset"], part, split=config["split"], data_dir=data or config.get("data_dir"),
+                       preprocess=preprocess)
+    return learner, tasks, state
+
+
 def run(args: argparse.Namespace) -> int:
     from metalab.evaluation.evaluate import evaluate
     from metalab.tasks.family import TaskShape
-    from metalab.tasks.registry import load_tasks
     from metalab.training.allocator import tune_allocator
-    from metalab.training.checkpoint import load_learner
     from metalab.training.loop import resolve_device
 
     tune_allocator()
@@ -43,12 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    learner, preprocess, state = load_learner(args.run, device)
+    learner, tasks, state = load_run(args.run, args.split, args.data, device)
     config = state["config"]
-    tasks = load_tasks(
-        config["dataset"], args.split, split=config["split"],
-        data_dir=args.data or config.get("data_dir"), preprocess=preprocess,
-    )
     ways = args.ways or config["ways"]
     result = evaluate(
         learner, tasks, ways=ways, shots=args.shots, queries=args.queries,

@@ -33,6 +33,8 @@ class EvalResult:
         higher_is_better: the metric's direction.
         paper, paper_source: the published figure for this learner and task, if any.
         summary: a few words on the task, e.g. ``5-way 1-shot``.
+        scores: the metric of each task ``0..tasks-1`` in order (what paired comparisons of
+            learners on the same tasks need); not part of :meth:`to_json`.
     """
 
     metric: str
@@ -45,6 +47,7 @@ class EvalResult:
     paper: float | None = None
     paper_source: str | None = None
     summary: str = ""
+    scores: tuple[float, ...] = dataclasses.field(default=(), repr=False)
 
     @property
     def score(self) -> float:
@@ -109,10 +112,11 @@ def evaluate(
             scores.append(tasks.task_scores(learner.predict(episode), episode.query_y).cpu())
     finally:
         learner.train(was_training)
-    mean, ci = mean_ci95(torch.cat(scores) * tasks.scale)
+    per_task = torch.cat(scores).double() * tasks.scale
+    mean, ci = mean_ci95(per_task)
     task = tasks.describe(shape)
     paper = paper_figure(learner.name, tasks.source, task.get("ways"), shots)
     return EvalResult(
         tasks.metric, mean, ci, episodes, seed, task, tasks.higher_is_better,
-        paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape),
+        paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape), tuple(per_task.tolist()),
     )
