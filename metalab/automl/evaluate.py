@@ -1,19 +1,19 @@
 """Cross-validated balanced accuracy of one configuration, each fit under a time limit.
 
-The folds of one configuration run in a child process forked from this one (so the data is
-shared, not copied or pickled). The child sends each fold's out-of-fold class probabilities
+The folds of one configuration run in a child process started by a fork server (see
+:mod:`metalab.automl._processes`: never forked from a process whose OpenMP pool runs, and
+killed by the kernel if its parent dies); the data goes to it through a pipe. The child sends each fold's out-of-fold class probabilities
 (and, on request, its fitted pipeline) as soon as that fold is done; the parent waits at most
 ``time_limit`` seconds per fold and never past an absolute ``deadline``, and kills the child
 when either passes. Whatever goes wrong (an exception, a timeout, a crash of the child) comes
 back as an :class:`Evaluation` with a failed status, never as an exception, so a search goes on.
 
-Where ``fork`` is unavailable (Windows, some macOS setups) the folds run in this process and
-the time limit is only checked between folds.
+Where a fork server is unavailable (Windows) the folds run in this process and the time limit
+is only checked between folds.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -23,12 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._processes import die_with_parent, fit_context
 from ._tabular import categorical_columns, numeric_columns
 from .space import build_pipeline
 
 __all__ = ["Evaluation", "evaluate_config", "make_folds", "validated_rows"]
 
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
+# Seconds a fit child may take to start (the fork server's imports, the first time).
+_STARTUP_LIMIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,11 @@ def _child(conn: Any, config: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray,
            folds: Folds, n_classes: int, seed: int, keep_models: bool) -> None:
     from threadpoolctl import threadpool_limits
 
+    from ._forkserver_init import SERVER_PID
+
+    die_with_parent(SERVER_PID)
     try:
+        conn.send(("ready", None, None, None))
         with threadpool_limits(1):
             for index, (train, test) in enumerate(folds):
                 proba, model = _fit_fold(config, X, y, train, test, n_classes, seed)
@@ -189,10 +196,10 @@ def evaluate_config(
         keep_models: return the fitted fold pipelines (for predicting later).
     """
     start = time.monotonic()
-    if "fork" not in mp.get_all_start_methods():
+    context = fit_context()
+    if context is None:
         return _evaluate_in_process(config, X, y, folds, n_classes, time_limit, deadline, seed,
                                     keep_models, start)
-    context = mp.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
         target=_child, args=(sender, config, X, y, folds, n_classes, seed, keep_models), daemon=True
@@ -203,13 +210,15 @@ def evaluate_config(
     models: dict[int, Any] = {}
     status, message = "ok", ""
     try:
-        for _ in range(len(folds) + 1):
-            wait = min(time_limit, deadline - time.monotonic())
+        # The child's start (the fork server's, the first time) is not part of a fit's time.
+        waits = [min(_STARTUP_LIMIT, deadline - time.monotonic())] + [time_limit] * (len(folds) + 1)
+        for limit in waits:
+            wait = min(limit, deadline - time.monotonic())
             if wait <= 0 or not receiver.poll(wait):
                 status = "timeout"
                 message = (
                     "the search deadline passed" if time.monotonic() >= deadline
-                    else f"a fit took longer than {time_limit:.3g} s"
+                    else f"a fit took longer than {limit:.3g} s"
                 )
                 break
             try:
@@ -222,7 +231,7 @@ def evaluate_config(
             elif kind == "error":
                 status, message = "error", str(payload)
                 break
-            else:
+            elif kind == "done":
                 break
     finally:
         receiver.close()
