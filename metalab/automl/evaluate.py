@@ -30,8 +30,9 @@ from .space import build_pipeline
 __all__ = ["Evaluation", "evaluate_config", "make_folds", "validated_rows"]
 
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
-# Seconds a fit child may take to start (the fork server's imports, the first time).
-_STARTUP_LIMIT = 120.0
+# Seconds a fit child may take from its fork to its first message (reading its data); the
+# fork server's own start, the first time, happens before and is not counted.
+_STARTUP_LIMIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -210,14 +211,15 @@ def evaluate_config(
     models: dict[int, Any] = {}
     status, message = "ok", ""
     try:
-        # The child's start (the fork server's, the first time) is not part of a fit's time.
-        waits = [min(_STARTUP_LIMIT, deadline - time.monotonic())] + [time_limit] * (len(folds) + 1)
-        for limit in waits:
+        # The child's start is not part of a fit's time.
+        waits = [_STARTUP_LIMIT] + [time_limit] * (len(folds) + 1)
+        for step, limit in enumerate(waits):
             wait = min(limit, deadline - time.monotonic())
             if wait <= 0 or not receiver.poll(wait):
                 status = "timeout"
                 message = (
                     "the search deadline passed" if time.monotonic() >= deadline
+                    else f"the fit process did not start within {limit:.3g} s" if step == 0
                     else f"a fit took longer than {limit:.3g} s"
                 )
                 break
