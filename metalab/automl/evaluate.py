@@ -27,9 +27,22 @@ from ._processes import die_with_parent, fit_context
 from ._tabular import categorical_columns, numeric_columns
 from .space import build_pipeline
 
-__all__ = ["Evaluation", "evaluate_config", "make_folds", "validated_rows"]
+__all__ = [
+    "CELLS_PER_SECOND",
+    "MIN_SEARCH_ROWS",
+    "Evaluation",
+    "evaluate_config",
+    "make_folds",
+    "search_sample",
+    "stratified_sample",
+    "validated_rows",
+]
 
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
+# A search of time_budget seconds uses at most CELLS_PER_SECOND * time_budget cells (rows x
+# columns), and at least MIN_SEARCH_ROWS rows (AutoClassifier's max_search_rows="auto").
+CELLS_PER_SECOND = 50_000
+MIN_SEARCH_ROWS = 1000
 # Seconds a fit child may take from its fork to its first message (reading its data); the
 # fork server's own start, the first time, happens before and is not counted.
 _STARTUP_LIMIT = 30.0
@@ -84,6 +97,38 @@ def make_folds(y: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray
         (np.sort(np.concatenate([rest[train], lonely])), rest[test])
         for train, test in splitter.split(np.zeros(len(rest)), y[rest])
     ]
+
+
+def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` row indices, each class in proportion but keeping at least ``min(3, count)``
+    rows of it (so 3-fold stratified CV still sees every class)."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    quota = np.maximum(np.minimum(counts, 3), np.floor(counts * size / len(y)).astype(int))
+    rows = [rng.choice(np.flatnonzero(y == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(rows))
+
+
+def search_sample(frame: pd.DataFrame, y: np.ndarray, max_rows: int | str | None,
+                  time_budget: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows to search on: all, or a stratified sample of ``max_rows`` with a warning.
+
+    ``max_rows="auto"`` allows :data:`CELLS_PER_SECOND` cells (rows x columns) per second of
+    ``time_budget``, and at least :data:`MIN_SEARCH_ROWS` rows; None allows every row.
+    """
+    if max_rows == "auto":
+        max_rows = max(MIN_SEARCH_ROWS, int(CELLS_PER_SECOND * time_budget / frame.shape[1]))
+    if max_rows is None or len(y) <= int(max_rows):
+        return frame, y
+    rows = stratified_sample(y, int(max_rows), seed)
+    warnings.warn(
+        f"X has {len(y):,} rows, more than the search can use in time_budget={time_budget:g} s "
+        f"(max_search_rows: {int(max_rows):,}); searching and fitting on a stratified sample of "
+        f"{len(rows):,} rows. Raise time_budget or max_search_rows to use more",
+        UserWarning,
+        stacklevel=3,
+    )
+    return frame.iloc[rows].reset_index(drop=True), y[rows]
 
 
 def validated_rows(folds: Folds, n_rows: int) -> np.ndarray:
