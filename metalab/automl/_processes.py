@@ -43,13 +43,14 @@ def parent_death_signal(sig: int = signal.SIGKILL) -> bool:
         return False
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Set the parent-death signal, then exit at once if ``parent_pid`` is already gone.
+def die_with_parent(parent_pid: int | None) -> None:
+    """Set the parent-death signal, then exit at once if ``parent_pid`` is no longer the
+    parent (None: no check).
 
     The check closes the race of a parent that died between the fork and the ``prctl``
     call: the child has then been re-parented and would never receive the signal.
     """
-    if parent_death_signal() and os.getppid() != parent_pid:
+    if parent_death_signal() and parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
 
 

@@ -14,6 +14,7 @@ is only checked between folds.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -164,7 +165,9 @@ def _child(conn: Any, config: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray,
 
     from ._forkserver_init import SERVER_PID
 
-    die_with_parent(SERVER_PID)
+    # SERVER_PID is this process's own pid if the server did not preload the module (a fork
+    # server started elsewhere without it): then only the signal is set, without the check.
+    die_with_parent(SERVER_PID if SERVER_PID != os.getpid() else None)
     try:
         conn.send(("ready", None, None, None))
         with threadpool_limits(1):

@@ -30,7 +30,7 @@ def test_a_crafted_pickle_checkpoint_is_refused_without_running_its_code(tmp_pat
     if writer == "torch.save":
         torch.save(state, path)
     else:
-        path.write_bytes(pickle.dumps(state))
+        path.write_bytes(pickle.dumps(state, protocol=2))
     with pytest.raises(CheckpointError, match="corrupt or not a PyTorch file"):
         load_checkpoint(path)
     assert not marker.exists()
