@@ -37,3 +37,7 @@ class TrainingDivergedError(MetalabError, FloatingPointError):
 
 class MetabaseError(MetalabError):
     """A meta-knowledge base cannot be opened or read (unreachable URL, missing file, bad format)."""
+
+
+class ModelFileError(MetalabError):
+    """A saved model is missing, unreadable, or names types metalab does not load."""

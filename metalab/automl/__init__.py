@@ -10,7 +10,7 @@ configurations chosen for its nearest datasets and ends with ensemble selection.
     model = AutoClassifier(time_budget=60, metabase="default", seed=0).fit(X, y)
 
 Needs the ``automl`` extra: ``pip install 'metalab[automl]'`` (scikit-learn, optuna, pandas,
-scipy).
+scipy, skops).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .evaluate import Evaluation, evaluate_config, make_folds
 from .metabase import DEFAULT_METABASE, DatasetRecord, MetaBase, load_metabase
 from .metafeatures import METAFEATURE_NAMES, compute_metafeatures
 from .portfolio import candidate_configs, cross_evaluate, portfolio_configs
+from .saved import load_model, save_model
 from .space import DEFAULT_CONFIG, DEFAULT_FAMILIES, FAMILIES, build_pipeline, suggest_config, validate_config
 from .warmstart import nearest_datasets, warmstart_configs
 
@@ -65,11 +66,13 @@ __all__ = [
     "load_keel",
     "load_keel_corpus",
     "load_metabase",
+    "load_model",
     "load_openml",
     "load_openml_suite",
     "make_folds",
     "nearest_datasets",
     "portfolio_configs",
+    "save_model",
     "suggest_config",
     "validate_config",
     "warmstart_configs",

@@ -1,11 +1,15 @@
 """Fill a metabase: run a search on each dataset of a corpus and store it in an Optuna storage.
 
 Each dataset becomes one study ``metalab:<name>`` (see :mod:`metalab.automl.metabase`). A worker
-claims a dataset by creating its study; a dataset whose study exists already (done, or being
-done by another worker) is skipped, so any number of workers, on one machine or several
-sharing a database URL, can run :func:`build_metabase` over the same corpus at once. A study
-is marked ``complete`` when its search ends; an incomplete one (its worker died) is ignored
-when the base is read and can be deleted with ``optuna delete-study`` to be redone.
+claims a dataset by creating its study (:mod:`metalab.automl.claims`); a dataset whose study
+exists already (done, or being done by a live worker) is skipped, so any number of workers, on
+one machine or several sharing a database URL, can run :func:`build_metabase` over the same
+corpus at once. A study is marked ``complete`` when its search ends; an incomplete one is
+ignored when the base is read, and one whose worker died (``kill -9``, a crash) is taken over
+and redone by the next build, so a rerun after a crash completes the base.
+
+Worker processes and their per-fit children ask the kernel to kill them when their parent
+dies (:mod:`metalab.automl._processes`), so killing the build leaves no process behind.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from typing import Any
 
 import optuna
 
+from ._processes import die_with_parent
 from ._tabular import check_target, drop_empty_columns
+from .claims import claim_study, heartbeat
 from .datasets import TabularDataset
 from .evaluate import make_folds
 from .metabase import STUDY_PREFIX, open_storage
@@ -81,13 +87,12 @@ def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
     for dataset in datasets:
         name = STUDY_PREFIX + dataset.name
         search_seed = dataset_seed(seed, dataset.name)
-        try:
-            study = optuna.create_study(
-                study_name=name, storage=rdb, direction="maximize",
-                sampler=make_sampler("tpe", search_seed), load_if_exists=False,
-            )
-        except optuna.exceptions.DuplicatedStudyError:
-            log(f"{dataset.name}: already in the base (or claimed by another worker), skipped")
+        # A live worker ends its search within the budget; no heartbeat for much longer
+        # than that means a dead one (on another host; on this one its pid tells).
+        study = claim_study(rdb, name, make_sampler("tpe", search_seed),
+                            stale_after=2 * time_budget + 600,
+                            log=lambda line, d=dataset.name: log(f"{d}: {line}"))
+        if study is None:
             continue
         start = time.monotonic()
         X, _ = drop_empty_columns(dataset.X)
@@ -100,7 +105,7 @@ def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
             X, y, make_folds(y, cv, seed), n_classes=len(classes), time_budget=time_budget,
             seed=search_seed, enqueue=cold_start_configs(families),
             per_fit_time_limit=per_fit_time_limit, n_trials=n_trials, keep_best=1, study=study,
-            families=families,
+            families=families, callbacks=[heartbeat],
         )
         study.set_user_attr("complete", True)
         trials = result.study.get_trials(deepcopy=False)
@@ -115,7 +120,8 @@ def _build(datasets: Sequence[TabularDataset], rdb: optuna.storages.RDBStorage,
 
 
 def _worker(index: int, loader: Callable[[], Sequence[TabularDataset]], storage: str,
-            kwargs: dict[str, Any]) -> None:
+            kwargs: dict[str, Any], parent: int) -> None:
+    die_with_parent(parent)
     datasets = list(loader())
     # Start each worker at a different place so they rarely race for the same dataset.
     offset = (index * len(datasets)) // max(kwargs.pop("n_workers"), 1)
@@ -139,7 +145,8 @@ def build_metabase_parallel(
     context = mp.get_context("spawn")
     processes = [
         context.Process(target=_worker,
-                        args=(i, loader, os.fspath(storage), {**kwargs, "n_workers": workers}))
+                        args=(i, loader, os.fspath(storage), {**kwargs, "n_workers": workers},
+                              os.getpid()))
         for i in range(workers)
     ]
     for process in processes:

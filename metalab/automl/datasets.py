@@ -26,10 +26,13 @@ from ._tabular import to_frame
 
 __all__ = [
     "KEEL_ENV",
+    "MAX_BYTES",
+    "MAX_ROWS",
     "TabularDataset",
     "keel_manifest",
     "keel_root",
     "load_csv",
+    "load_features_csv",
     "load_keel",
     "load_keel_corpus",
     "load_openml",
@@ -39,6 +42,10 @@ __all__ = [
 KEEL_ENV = "METALAB_KEEL"
 # Missing-value markers: pandas' defaults plus KEEL's ``<null>`` and the common ``?``.
 _NA_VALUES = ["<null>", "?"]
+# The largest table a loader reads: a larger file is refused with a message, its size checked
+# before it is read (bytes) or while only MAX_ROWS + 1 rows are read.
+MAX_ROWS = 1_000_000
+MAX_BYTES = 2 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -63,18 +70,34 @@ class TabularDataset:
         return self.X.shape
 
 
-def _read_table(path: Path, *, header: int | None, na_values: Sequence[str]) -> pd.DataFrame:
+def _read_table(path: Path, *, header: int | None, na_values: Sequence[str],
+                max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"no such file: {path}; check the path")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DataError(
+            f"{path} is {size / 1024**2:,.0f} MiB, more than the {max_bytes / 1024**2:,.0f} MiB "
+            "metalab reads into memory; pass a sample of its rows (e.g. `shuf -n 100000`)"
+        )
     try:
-        return pd.read_csv(
+        table = pd.read_csv(
             path,
             header=header,
             na_values=list(_NA_VALUES) + list(na_values),
             skipinitialspace=True,
             sep=",",
             engine="c",
+            nrows=max_rows + 1,
         )
+        if table.shape[0] > max_rows:
+            raise DataError(
+                f"{path} has more than {max_rows:,} rows, the most metalab reads (max_rows, "
+                "--max-rows on the command line); pass a sample of its rows (e.g. "
+                "`shuf -n 100000`), or raise the limit if the memory allows: the AutoML search "
+                "subsamples large tables anyway"
+            )
+        return table
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(
             f"cannot parse {path} as comma-separated text ({type(error).__name__}: "
@@ -91,6 +114,7 @@ def load_csv(
     *,
     na_values: Sequence[str] = (),
     name: str | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> TabularDataset:
     """Load a CSV file with a header row and a named target column.
 
@@ -100,13 +124,14 @@ def load_csv(
         na_values: extra tokens to read as missing (``NA``, empty, ``?`` and ``<null>``
             already are).
         name: the dataset's name (default: the file's stem).
+        max_rows: refuse a file with more data rows (or more than :data:`MAX_BYTES` bytes).
 
     Raises:
-        DataError: the file is missing or unparseable, the target column does not exist, or a
-            numeric column holds text that cannot be parsed as a number.
+        DataError: the file is missing, too large or unparseable, the target column does
+            not exist, or a numeric column holds text that cannot be parsed as a number.
     """
     path = Path(path)
-    table = _read_table(path, header=0, na_values=na_values)
+    table = _read_table(path, header=0, na_values=na_values, max_rows=max_rows)
     table.columns = [str(c) for c in table.columns]
     if target not in table.columns:
         shown = ", ".join(repr(c) for c in list(table.columns)[:10])
@@ -120,6 +145,21 @@ def load_csv(
     X = to_frame(table.drop(columns=[target]), strict_numbers=True)
     name = name or path.stem
     return TabularDataset(name=name, X=X, y=y, group=name)
+
+
+def load_features_csv(
+    path: str | os.PathLike[str],
+    *,
+    na_values: Sequence[str] = (),
+    max_rows: int = MAX_ROWS,
+) -> pd.DataFrame:
+    """Load a CSV file with a header row and feature columns only (data to predict on).
+
+    Raises:
+        DataError: as :func:`load_csv`.
+    """
+    table = _read_table(Path(path), header=0, na_values=na_values, max_rows=max_rows)
+    return to_frame(table.set_axis([str(c) for c in table.columns], axis=1), strict_numbers=True)
 
 
 def keel_root(root: str | os.PathLike[str] | None = None) -> Path:

@@ -33,7 +33,7 @@ from metalab.errors import ConfigError
 
 from ._tabular import categorical_columns, check_target, drop_empty_columns, to_frame
 from .ensemble import ensemble_selection
-from .evaluate import make_folds, validated_rows
+from .evaluate import make_folds, search_sample, validated_rows
 from .metabase import MetaBase, load_metabase
 from .metafeatures import metafeatures_of_frame
 from .portfolio import portfolio_configs
@@ -42,6 +42,7 @@ from .space import check_families, cold_start_configs
 from .warmstart import nearest_datasets, warmstart_configs
 
 __all__ = ["AutoClassifier"]
+
 
 
 def _check_number(name: str, value: Any, *, low: float, integer: bool = False,
@@ -97,6 +98,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         ensemble_nbest: number of best configurations ensemble selection chooses from.
         per_fit_time_limit: seconds per fold fit; default ``max(time_budget / 4, 1)``.
         n_trials: also stop after this many trials (makes tiny fits reproducible).
+        max_search_rows: search (and fit the ensemble's models) on a stratified sample of at
+            most this many rows, with a warning; ``"auto"``: as many rows as give
+            50,000 cells (rows x columns) per second of ``time_budget``, at least 1,000;
+            ``None``: every row.
 
     Attributes:
         classes_: the class labels, shape (n_classes,).
@@ -108,6 +113,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         history_: (seconds since the search started, trial, status, score) per finished trial,
             in order: the anytime curve of the search.
         fit_seconds_: wall time of ``fit``.
+        search_rows_: number of rows the search used (fewer than given when subsampled).
 
     ``score`` returns the balanced accuracy (the objective of the search), not accuracy.
     """
@@ -128,6 +134,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         ensemble_nbest: int = 20,
         per_fit_time_limit: float | None = None,
         n_trials: int | None = None,
+        max_search_rows: int | str | None = "auto",
     ) -> None:
         self.time_budget = time_budget
         self.metabase = metabase
@@ -142,6 +149,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.ensemble_nbest = ensemble_nbest
         self.per_fit_time_limit = per_fit_time_limit
         self.n_trials = n_trials
+        self.max_search_rows = max_search_rows
 
     def _validate_params(self) -> None:
         """The one place hyperparameters are checked (at fit, as scikit-learn does)."""
@@ -154,6 +162,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             _check_number("per_fit_time_limit", self.per_fit_time_limit, low=0.0)
         if self.n_trials is not None:
             _check_number("n_trials", self.n_trials, integer=True, low=1, inclusive=True)
+        if self.max_search_rows is not None and not isinstance(self.max_search_rows, str):
+            _check_number("max_search_rows", self.max_search_rows, integer=True, low=2, inclusive=True)
+        elif isinstance(self.max_search_rows, str) and self.max_search_rows != "auto":
+            raise ConfigError(f"max_search_rows must be an int, 'auto' or None, got {self.max_search_rows!r}")
         if self.seed is not None:
             _check_number("seed", self.seed, integer=True, low=0, inclusive=True)
         if not isinstance(self.explore_after_warmstart, (bool, np.bool_)):
@@ -208,6 +220,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
         metafeatures = metafeatures_of_frame(frame, y_encoded, seed=0)
         enqueue, self.warmstart_datasets_ = self._warm_start(metafeatures)
+        frame, y_encoded = search_sample(frame, y_encoded, self.max_search_rows,
+                                         float(self.time_budget), seed)
+        self.search_rows_ = len(y_encoded)
         folds = make_folds(y_encoded, self.cv, seed)
         remaining = float(self.time_budget) - (time.monotonic() - start)
         result = run_search(

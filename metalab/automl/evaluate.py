@@ -1,19 +1,20 @@
 """Cross-validated balanced accuracy of one configuration, each fit under a time limit.
 
-The folds of one configuration run in a child process forked from this one (so the data is
-shared, not copied or pickled). The child sends each fold's out-of-fold class probabilities
+The folds of one configuration run in a child process started by a fork server (see
+:mod:`metalab.automl._processes`: never forked from a process whose OpenMP pool runs, and
+killed by the kernel if its parent dies); the data goes to it through a pipe. The child sends each fold's out-of-fold class probabilities
 (and, on request, its fitted pipeline) as soon as that fold is done; the parent waits at most
 ``time_limit`` seconds per fold and never past an absolute ``deadline``, and kills the child
 when either passes. Whatever goes wrong (an exception, a timeout, a crash of the child) comes
 back as an :class:`Evaluation` with a failed status, never as an exception, so a search goes on.
 
-Where ``fork`` is unavailable (Windows, some macOS setups) the folds run in this process and
-the time limit is only checked between folds.
+Where a fork server is unavailable (Windows) the folds run in this process and the time limit
+is only checked between folds.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -23,12 +24,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._processes import die_with_parent, fit_context
 from ._tabular import categorical_columns, numeric_columns
 from .space import build_pipeline
 
-__all__ = ["Evaluation", "evaluate_config", "make_folds", "validated_rows"]
+__all__ = [
+    "CELLS_PER_SECOND",
+    "MIN_SEARCH_ROWS",
+    "Evaluation",
+    "evaluate_config",
+    "make_folds",
+    "search_sample",
+    "stratified_sample",
+    "validated_rows",
+]
 
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
+# A search of time_budget seconds uses at most CELLS_PER_SECOND * time_budget cells (rows x
+# columns), and at least MIN_SEARCH_ROWS rows (AutoClassifier's max_search_rows="auto").
+CELLS_PER_SECOND = 50_000
+MIN_SEARCH_ROWS = 1000
+# Seconds a fit child may take from its fork to its first message (reading its data); the
+# fork server's own start, the first time, happens before and is not counted.
+_STARTUP_LIMIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,38 @@ def make_folds(y: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray
     ]
 
 
+def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` row indices, each class in proportion but keeping at least ``min(3, count)``
+    rows of it (so 3-fold stratified CV still sees every class)."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    quota = np.maximum(np.minimum(counts, 3), np.floor(counts * size / len(y)).astype(int))
+    rows = [rng.choice(np.flatnonzero(y == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(rows))
+
+
+def search_sample(frame: pd.DataFrame, y: np.ndarray, max_rows: int | str | None,
+                  time_budget: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows to search on: all, or a stratified sample of ``max_rows`` with a warning.
+
+    ``max_rows="auto"`` allows :data:`CELLS_PER_SECOND` cells (rows x columns) per second of
+    ``time_budget``, and at least :data:`MIN_SEARCH_ROWS` rows; None allows every row.
+    """
+    if max_rows == "auto":
+        max_rows = max(MIN_SEARCH_ROWS, int(CELLS_PER_SECOND * time_budget / frame.shape[1]))
+    if max_rows is None or len(y) <= int(max_rows):
+        return frame, y
+    rows = stratified_sample(y, int(max_rows), seed)
+    warnings.warn(
+        f"X has {len(y):,} rows, more than the search can use in time_budget={time_budget:g} s "
+        f"(max_search_rows: {int(max_rows):,}); searching and fitting on a stratified sample of "
+        f"{len(rows):,} rows. Raise time_budget or max_search_rows to use more",
+        UserWarning,
+        stacklevel=3,
+    )
+    return frame.iloc[rows].reset_index(drop=True), y[rows]
+
+
 def validated_rows(folds: Folds, n_rows: int) -> np.ndarray:
     """Boolean mask, shape (n_rows,), of the rows that some fold validates on."""
     mask = np.zeros(n_rows, dtype=bool)
@@ -113,7 +163,13 @@ def _child(conn: Any, config: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray,
            folds: Folds, n_classes: int, seed: int, keep_models: bool) -> None:
     from threadpoolctl import threadpool_limits
 
+    from ._forkserver_init import SERVER_PID
+
+    # SERVER_PID is this process's own pid if the server did not preload the module (a fork
+    # server started elsewhere without it): then only the signal is set, without the check.
+    die_with_parent(SERVER_PID if SERVER_PID != os.getpid() else None)
     try:
+        conn.send(("ready", None, None, None))
         with threadpool_limits(1):
             for index, (train, test) in enumerate(folds):
                 proba, model = _fit_fold(config, X, y, train, test, n_classes, seed)
@@ -189,10 +245,10 @@ def evaluate_config(
         keep_models: return the fitted fold pipelines (for predicting later).
     """
     start = time.monotonic()
-    if "fork" not in mp.get_all_start_methods():
+    context = fit_context()
+    if context is None:
         return _evaluate_in_process(config, X, y, folds, n_classes, time_limit, deadline, seed,
                                     keep_models, start)
-    context = mp.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
         target=_child, args=(sender, config, X, y, folds, n_classes, seed, keep_models), daemon=True
@@ -203,13 +259,16 @@ def evaluate_config(
     models: dict[int, Any] = {}
     status, message = "ok", ""
     try:
-        for _ in range(len(folds) + 1):
-            wait = min(time_limit, deadline - time.monotonic())
+        # The child's start is not part of a fit's time.
+        waits = [_STARTUP_LIMIT] + [time_limit] * (len(folds) + 1)
+        for step, limit in enumerate(waits):
+            wait = min(limit, deadline - time.monotonic())
             if wait <= 0 or not receiver.poll(wait):
                 status = "timeout"
                 message = (
                     "the search deadline passed" if time.monotonic() >= deadline
-                    else f"a fit took longer than {time_limit:.3g} s"
+                    else f"the fit process did not start within {limit:.3g} s" if step == 0
+                    else f"a fit took longer than {limit:.3g} s"
                 )
                 break
             try:
@@ -222,7 +281,7 @@ def evaluate_config(
             elif kind == "error":
                 status, message = "error", str(payload)
                 break
-            else:
+            elif kind == "done":
                 break
     finally:
         receiver.close()

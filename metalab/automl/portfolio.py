@@ -42,7 +42,7 @@ from metalab.errors import ConfigError
 from ._tabular import check_target, drop_empty_columns
 from .build import dataset_seed
 from .datasets import TabularDataset
-from .evaluate import evaluate_config, make_folds
+from .evaluate import evaluate_config, make_folds, stratified_sample
 from .metabase import DatasetRecord, MetaBase
 from .space import config_key
 from .warmstart import nearest_datasets
@@ -121,7 +121,7 @@ def cross_evaluate(
         X, _ = drop_empty_columns(dataset.X)
         classes, y = check_target(dataset.y, X.shape[0])
         if max_rows is not None and len(y) > max_rows:
-            rows = _stratified_sample(y, max_rows, seed)
+            rows = stratified_sample(y, max_rows, seed)
             X, y = X.iloc[rows].reset_index(drop=True), y[rows]
         folds = make_folds(y, cv, seed)
         search_seed = dataset_seed(seed, dataset.name)
@@ -136,16 +136,6 @@ def cross_evaluate(
                 handle.flush()
         log(f"{dataset.name}: {len(todo)} candidates in {time.monotonic() - start:.1f} s")
     return with_cross_scores(base, [path], per_group=per_group, candidates=candidates)
-
-
-def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """``size`` row indices, each class in proportion but keeping at least ``min(3, count)``
-    rows of it (so 3-fold stratified CV still sees every class)."""
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    quota = np.maximum(np.minimum(counts, 3), np.floor(counts * size / len(y)).astype(int))
-    rows = [rng.choice(np.flatnonzero(y == c), q, replace=False) for c, q in zip(classes, quota)]
-    return np.sort(np.concatenate(rows))
 
 
 def with_cross_scores(base: MetaBase, files: Iterable[str | os.PathLike[str]], *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,7 @@ def run_search(
     keep_models: bool = False,
     study: optuna.Study | None = None,
     families: Sequence[str] = DEFAULT_FAMILIES,
+    callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
 ) -> SearchResult:
     """Search for ``time_budget`` seconds (or ``n_trials`` trials, whichever ends first).
 
@@ -99,6 +100,7 @@ def run_search(
         study: an existing study to add trials to (default: a new in-memory one).
         families: the model families to search (:data:`metalab.automl.space.FAMILIES`);
             enqueued configurations of other families are skipped with a warning.
+        callbacks: Optuna callbacks called after each trial.
     """
     families = check_families(families)
     start = time.monotonic()
@@ -150,7 +152,7 @@ def run_search(
             n_trials=n_trials,
             timeout=max(deadline - time.monotonic(), 0.0),
             catch=(_EvaluationFailed,),
-            callbacks=[stop_at_deadline],
+            callbacks=[*callbacks, stop_at_deadline],
         )
     finally:
         optuna.logging.set_verbosity(verbosity)

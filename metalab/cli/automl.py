@@ -7,6 +7,7 @@ Examples::
     metalab automl cross-evaluate --metabase keel.json --keel-root ../shared/data/keel \
         --scores cross.jsonl --write keel_cross.json     # or --write keel.db (the storage)
     metalab automl fit data.csv --target label --budget 60 --out runs/automl/data
+    metalab automl predict runs/automl/data/model.skops new.csv --out predictions.csv --proba
     metalab automl metafeatures data.csv --target label
 """
 
@@ -16,10 +17,13 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 from metalab.errors import ConfigError
+
+MAX_ROWS = 1_000_000  # as metalab.automl.datasets.MAX_ROWS (not imported: the extra is optional)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -108,13 +112,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     fit.add_argument("--budget", type=float, default=60.0, help="seconds for the whole fit")
     fit.add_argument("--metabase", default="default",
                      help="'default' (shipped), 'none' (cold start), a path or a database URL")
-    fit.add_argument("--out", required=True, help="folder for model.pkl, leaderboard.csv, run.json")
+    fit.add_argument("--out", required=True,
+                     help="folder for model.skops, leaderboard.csv, run.json")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--families", nargs="+", metavar="FAMILY",
                      help="model families to search (default: logreg knn random_forest "
                      "extra_trees hist_gb; svm and mlp may be added)")
     fit.add_argument("--na-values", nargs="*", default=[], help="extra tokens meaning missing")
+    fit.add_argument("--max-rows", type=int, default=MAX_ROWS,
+                     help="refuse a CSV with more rows than this")
     fit.set_defaults(func=run_fit)
+
+    predict = actions.add_parser(
+        "predict", help="predict a CSV file's classes with a fitted model",
+        description="Load a model.skops written by `fit` (refusing files with types other than "
+        "metalab's, scikit-learn's or numpy's), check the CSV's columns against those seen at "
+        "fit (a missing one is an error, extra ones are ignored with a warning) and write one "
+        "prediction per row.",
+    )
+    predict.add_argument("model", help="model.skops file, or the run folder holding it")
+    predict.add_argument("csv", help="CSV file with a header row and the fitted columns")
+    predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
+    predict.add_argument("--proba", action="store_true",
+                         help="also write each class's probability (columns proba:CLASS)")
+    predict.add_argument("--na-values", nargs="*", default=[], help="extra tokens meaning missing")
+    predict.add_argument("--max-rows", type=int, default=MAX_ROWS,
+                         help="refuse a CSV with more rows than this")
+    predict.set_defaults(func=run_predict)
 
     meta = actions.add_parser("metafeatures", help="print the meta-features of a CSV file")
     meta.add_argument("csv", help="CSV file with a header row")
@@ -227,31 +251,75 @@ def run_cross(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_fit(args: argparse.Namespace) -> int:
-    import pickle
+def _check_max_rows(value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"--max-rows must be >= 1, got {value}")
 
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print the user-facing warnings caught during a command, one line each."""
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            print(f"metalab: warning: {warning.message}", file=sys.stderr)
+
+
+def run_fit(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import load_csv
     from metalab.automl.estimator import AutoClassifier
+    from metalab.automl.saved import save_model
 
-    dataset = load_csv(args.csv, args.target, na_values=args.na_values)
+    _check_max_rows(args.max_rows)
+    dataset = load_csv(args.csv, args.target, na_values=args.na_values, max_rows=args.max_rows)
     metabase = None if args.metabase.lower() == "none" else args.metabase
     model = AutoClassifier(time_budget=args.budget, metabase=metabase, seed=args.seed,
                            families=args.families)
-    model.fit(dataset.X, dataset.y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        model.fit(dataset.X, dataset.y)
+    _report_warnings(caught)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     board = model.leaderboard()
     board.to_csv(out / "leaderboard.csv", index=False)
-    with open(out / "model.pkl", "wb") as handle:
-        pickle.dump(model, handle)
+    save_model(model, out / "model.skops")
     run = {"command": sys.argv, "params": model.get_params(), "csv": str(args.csv),
            "target": args.target, "fit_seconds": model.fit_seconds_,
-           "warmstart_datasets": model.warmstart_datasets_}
+           "warmstart_datasets": model.warmstart_datasets_, "columns": model.columns_}
     (out / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
     print(board.head(15).to_string(index=False))
     print(f"ensemble of {len(model.ensemble_members_)} model(s), validation balanced accuracy "
           f"{model.ensemble_score_:.4f}; fit took {model.fit_seconds_:.1f} s")
-    print(f"saved {out / 'model.pkl'} (load with pickle), {out / 'leaderboard.csv'}")
+    print(f"saved {out / 'model.skops'} (predict with: metalab automl predict "
+          f"{out / 'model.skops'} DATA.csv), {out / 'leaderboard.csv'}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from metalab.automl.datasets import load_features_csv
+    from metalab.automl.saved import align_columns, load_model
+
+    _check_max_rows(args.max_rows)
+    model = load_model(args.model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        frame = align_columns(
+            load_features_csv(args.csv, na_values=args.na_values, max_rows=args.max_rows),
+            model.columns_,
+        )
+        proba = model.predict_proba(frame)
+    _report_warnings(caught)
+    import pandas as pd
+
+    table = pd.DataFrame({"prediction": model.classes_[proba.argmax(axis=1)]})
+    if args.proba:
+        for index, label in enumerate(model.classes_):
+            table[f"proba:{label}"] = proba[:, index]
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+        print(f"wrote {len(table)} prediction(s) to {args.out}")
+    else:
+        table.to_csv(sys.stdout, index=False)
     return 0
 
 

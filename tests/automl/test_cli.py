@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 
 import numpy as np
 import pytest
 
+from metalab.automl.saved import load_model
 from metalab.cli import automl as automl_cli
 
 
@@ -50,8 +50,7 @@ def test_fit_prints_a_leaderboard_and_saves_the_model(csv_file, tmp_path, capsys
     assert code == 0
     printed = capsys.readouterr().out
     assert "cv_balanced_accuracy" in printed and "ensemble of" in printed
-    with open(out / "model.pkl", "rb") as handle:
-        model = pickle.load(handle)
+    model = load_model(out / "model.skops")
     assert set(model.classes_) == {"no", "yes"}
     run = json.loads((out / "run.json").read_text())
     assert run["target"] == "label" and run["params"]["metabase"] is None

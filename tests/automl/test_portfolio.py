@@ -9,9 +9,9 @@ import pytest
 
 from metalab.automl import AutoClassifier
 from metalab.automl.datasets import load_keel_corpus
+from metalab.automl.evaluate import stratified_sample as _stratified_sample
 from metalab.automl.metabase import DatasetRecord, MetaBase, load_metabase
 from metalab.automl.portfolio import (
-    _stratified_sample,
     candidate_configs,
     cross_evaluate,
     portfolio_configs,

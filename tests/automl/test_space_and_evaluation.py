@@ -114,12 +114,12 @@ def test_configs_outside_the_space_are_refused():
     assert validate_config(DEFAULT_CONFIG) == DEFAULT_CONFIG
 
 
-def test_without_fork_the_folds_run_in_process_with_the_same_result(data, monkeypatch):
+def test_without_a_fork_server_the_folds_run_in_process_with_the_same_result(data, monkeypatch):
     import metalab.automl.evaluate as evaluate
 
     X, y, folds, n_classes = data
     forked = evaluate_config(DEFAULT_CONFIG, X, y, folds, n_classes=n_classes, time_limit=60)
-    monkeypatch.setattr(evaluate.mp, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(evaluate, "fit_context", lambda: None)
     local = evaluate_config(DEFAULT_CONFIG, X, y, folds, n_classes=n_classes, time_limit=60)
     assert local.status == "ok" and local.score == forked.score
     bad = evaluate_config(dict(KNN, **{"knn:n_neighbors": 64}), X.iloc[:60], y[:60],
