@@ -72,6 +72,16 @@ def automl_warm_vs_cold(files: list[str], budget: float, stat: str, warm: str = 
     return {"value": float(value), "ci95": None}
 
 
+def validation(file: str, step: int, metric: str) -> dict[str, float]:
+    """The validation figure (``val_<metric>`` and its 95% CI) a training run logged at
+    ``step`` in its ``metrics.jsonl`` (``metalab train --val-every``)."""
+    for line in (ROOT / file).read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("step") == step and f"val_{metric}" in record:
+            return {"value": record[f"val_{metric}"], "ci95": record["val_ci95"]}
+    raise KeyError(f"{file} has no validation {metric} at step {step}")
+
+
 def l2o_final(file: str, optimizer: str, steps: int) -> dict[str, float]:
     """Mean objective (and 95% CI) over the held-out problems after ``steps`` steps, as
     ``benchmarks/l2o_quadratics.py`` wrote it from the per-problem curves."""
@@ -90,7 +100,7 @@ def speed_ratio(file: str, variant: str) -> dict[str, float]:
 
 
 FUNCTIONS: dict[str, Callable[..., dict[str, float]]] = {
-    f.__name__: f for f in (eval_json, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio)}
+    f.__name__: f for f in (eval_json, validation, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio)}
 
 
 def compute(entry: dict[str, Any]) -> dict[str, float]:
@@ -163,6 +173,14 @@ def _sinusoid_entries() -> list[dict[str, Any]]:
                 "what": f"{algorithm} {shots}-shot sinusoid query MSE, 600 fixed test tasks",
                 "paper": {"value": paper[0], "source": paper[1]} if paper else None,
                 "function": "eval_json", "args": {"file": file, "metric": "mse"}, "decimals": 3})
+            metrics = f"results/sinusoid/maml_metasgd/{algorithm}_{shots}shot_metrics.jsonl"
+            for step in (0, 2000, 4000, 6000, 8000):
+                entries.append({
+                    "id": f"sinusoid/{algorithm}/{shots}shot/validation/{step}", "area": "sinusoid",
+                    "experiment": "sinusoid/maml_metasgd",
+                    "what": f"{algorithm} {shots}-shot validation query MSE at step {step}, 200 fixed tasks",
+                    "function": "validation", "args": {"file": metrics, "step": step, "metric": "mse"},
+                    "decimals": 2})
     return entries
 
 
