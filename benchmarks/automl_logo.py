@@ -24,9 +24,11 @@ seeds every method ran before ranking, so repeated splits cut the single split's
 Run on one core (results are appended to a JSON-lines file; a rerun skips what is there):
 
     taskset -c 1 python benchmarks/automl_logo.py run --keel-root ../shared/data/keel \
-        --budgets 10 --out results/automl_logo_runs.jsonl
-    python benchmarks/automl_logo.py report results/automl_logo_runs.jsonl \
-        --md results/automl_logo_table.md --plot results/automl_rank.png
+        --budgets 10 --out results/automl/EXPERIMENT/logo_10s.jsonl
+    python benchmarks/automl_logo.py report results/automl/EXPERIMENT/logo_10s.jsonl \
+        --md table.md --plot results/automl/EXPERIMENT/rank.png
+
+Each experiment of ``results/automl/`` gives its exact commands in its README and meta.json.
 
 Needs the automl extra, plus flaml, lightgbm and xgboost for (d) (`pip install
 'metalab[automl,bench]'`); without flaml, (d) is left out.

@@ -109,20 +109,51 @@ def rank_over_time(rows: pd.DataFrame, budget: float, points: int = 60) -> pd.Da
         f"{datasets} datasets" + (f", {len(runs_done)} runs" if len(runs_done) > datasets else ""))
 
 
-def warm_versus_cold(wide: pd.DataFrame, warm_method: str = "warm") -> str:
+def score_failed_at_chance(rows: pd.DataFrame, keel_root: str | None) -> pd.DataFrame:
+    """A method that produced no model (an AutoClassifier before the majority-class fallback)
+    scores what that fallback scores: balanced accuracy 1 / n_classes (from the KEEL manifest,
+    read only when some row failed)."""
+    failed = rows["test_balanced_accuracy"].isna()
+    if not failed.any():
+        return rows
+    from metalab.automl.datasets import keel_manifest
+
+    rows = rows.copy()
+    classes = {e["name"]: e["classes"] for e in keel_manifest(keel_root)}
+    rows.loc[failed, "test_balanced_accuracy"] = [1 / classes[d] for d in rows.loc[failed, "dataset"]]
+    print(f"{int(failed.sum())} run(s) without a model scored at chance level: "
+          + ", ".join(f"{r.dataset}/{r.method}" for r in rows[failed].itertuples()))
+    return rows
+
+
+def method_summary(part: pd.DataFrame) -> pd.DataFrame:
+    """Per method, over the datasets of one budget of :func:`ranks`' table: the mean rank and
+    the mean test balanced accuracy (columns ``rank`` and ``score``)."""
+    return part.groupby("method").agg(rank=("rank", "mean"), score=("score", "mean"))
+
+
+def warm_cold_counts(wide: pd.DataFrame, warm_method: str = "warm") -> dict[str, float]:
     """(a) against (b) on the test scores of ``wide`` (one row per dataset, one column per
-    method): wins, ties, losses; how many datasets (b) already scores 1.0 on, where no strict
-    win is possible; and the one-sided Wilcoxon signed-rank test of (a) > (b) (ties dropped).
-    ``warm_method`` names the warm start's column (``"warm-explore"`` for the experiment)."""
+    method): wins, ties, losses, the datasets (b) already scores 1.0 on (``ceiling``), and the
+    p-value of the one-sided Wilcoxon signed-rank test of (a) > (b) (ties dropped)."""
     from scipy.stats import wilcoxon
 
     warm, cold = wide[warm_method], wide["cold"]
-    a = LABELS[warm_method].split(" ")[0]
-    n = len(wide)
-    wins, ties, losses = int((warm > cold).sum()), int((warm == cold).sum()), int((warm < cold).sum())
-    ceiling = int((cold >= 1.0).sum())
     differ = warm != cold
     p = wilcoxon(warm[differ], cold[differ], alternative="greater").pvalue if differ.sum() else float("nan")
+    return {"wins": int((warm > cold).sum()), "ties": int((warm == cold).sum()),
+            "losses": int((warm < cold).sum()), "ceiling": int((cold >= 1.0).sum()), "p": float(p)}
+
+
+def warm_versus_cold(wide: pd.DataFrame, warm_method: str = "warm") -> str:
+    """(a) against (b) on the test scores of ``wide`` (one row per dataset, one column per
+    method), as a sentence: wins, ties, losses; how many datasets (b) already scores 1.0 on,
+    where no strict win is possible; and the one-sided Wilcoxon signed-rank test of (a) > (b).
+    ``warm_method`` names the warm start's column (``"warm-explore"`` for the experiment)."""
+    counts = warm_cold_counts(wide, warm_method)
+    wins, ties, losses, ceiling, p = (counts[k] for k in ("wins", "ties", "losses", "ceiling", "p"))
+    a = LABELS[warm_method].split(" ")[0]
+    n = len(wide)
     shown = f"{p:.2f}" if not p < 0.01 else f"{p:.1g}"
     return (f"{a} vs (b): {wins} wins, {ties} ties, {losses} losses ({100 * wins / n:.0f}% strict "
             f"wins, {100 * (wins + ties) / n:.0f}% wins or ties); (b) scores 1.0 on {ceiling} "
@@ -193,22 +224,13 @@ def pairwise_table(wide: pd.DataFrame) -> str:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from metalab.automl.datasets import keel_manifest
-
     rows = load_rows(args.runs, split_warm=args.split_warm)
     rows = rows[rows["method"].isin(args.methods)]
     if args.seeds:
         rows = rows[rows["seed"].isin(args.seeds)]
     rows = rows.reset_index(drop=True)
     warm_method = next((m for m in args.methods if m.startswith("warm")), "warm")
-    # A method that produced no model (an AutoClassifier before the majority-class fallback)
-    # scores what that fallback scores: balanced accuracy 1 / n_classes.
-    classes = {e["name"]: e["classes"] for e in keel_manifest(args.keel_root)}
-    failed = rows["test_balanced_accuracy"].isna()
-    rows.loc[failed, "test_balanced_accuracy"] = [1 / classes[d] for d in rows.loc[failed, "dataset"]]
-    if failed.any():
-        print(f"{int(failed.sum())} run(s) without a model scored at chance level: "
-              + ", ".join(f"{r.dataset}/{r.method}" for r in rows[failed].itertuples()))
+    rows = score_failed_at_chance(rows, args.keel_root)
     table = ranks(rows)
     lines = []
     for budget, part in table.groupby("budget"):
@@ -218,7 +240,7 @@ def command_report(args: argparse.Namespace) -> int:
         lines.append(f"\n### Budget {budget:g} s per dataset ({n} datasets{repeats})\n")
         lines.append("| method | mean rank | mean balanced accuracy |")
         lines.append("| --- | --- | --- |")
-        summary = part.groupby("method").agg(rank=("rank", "mean"), score=("score", "mean"))
+        summary = method_summary(part)
         for method in [m for m in ALL_METHODS if m in summary.index]:
             lines.append(f"| {LABELS[method]} | {summary.loc[method, 'rank']:.2f} | "
                          f"{summary.loc[method, 'score']:.4f} |")

@@ -88,12 +88,12 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             candidates for the nearest datasets; bases without cross-evaluation fall back to
             ``"nearest"``), ``"portfolio-cost"`` (the same, greedy by coverage per second of
             the candidates' cross-evaluation, so cheap candidates come first; an experiment,
-            see ``results/automl.md``) or ``"nearest"`` (the best configuration of each nearest dataset,
+            see ``results/automl/cost_aware_portfolio_2026-12-02``) or ``"nearest"`` (the best configuration of each nearest dataset,
             auto-sklearn 1's warm start).
         explore_after_warmstart: TPE's 10 random start-up trials follow the warm-start
             configurations instead of counting them among the 10 (more exploration before TPE
             models the space, at the cost of a later start; an experiment, see
-            ``results/automl.md``).
+            ``results/automl/explore_after_warmstart_2026-12-01``).
         ensemble_size: greedy steps of ensemble selection (1 = the best single model).
         ensemble_nbest: number of best configurations ensemble selection chooses from.
         per_fit_time_limit: seconds per fold fit; default ``max(time_budget / 4, 1)``.

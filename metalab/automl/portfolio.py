@@ -22,7 +22,7 @@ divides each candidate's coverage gain by its relative cost on the neighbours (S
 Golovin 2008, "An online algorithm for maximizing submodular functions": greedy by gain per
 unit time is the near-optimal *anytime* order), so what covers the neighbours cheaply comes
 first. It is ahead in the offline by-time simulation. In 10 s searches on KEEL it was level
-with the coverage-first order on CV and on test (``results/automl.md``), so it is an option,
+with the coverage-first order on CV and on test (``results/automl/cost_aware_portfolio_2026-12-02``), so it is an option,
 not the default.
 """
 

@@ -11,7 +11,7 @@ through it, and ``generate_vmap_rule`` lets it run under :func:`torch.func.grad`
 :func:`torch.func.vmap`. Values and gradients equal ``F.max_pool2d(x, 2)``'s. Alone its
 backward is slower than PyTorch's channels-last one (10 ms vs 2 ms); inside a second-order
 MAML step it is 1.05x faster than ``F.max_pool2d`` on the same channels-last model
-(``results/maml_speed.md``).
+(``results/speed/maml_meta_step/README.md``).
 """
 
 from __future__ import annotations

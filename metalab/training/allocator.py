@@ -7,7 +7,7 @@ top of a heap beyond 2x that threshold. A MAML step frees and reallocates tens o
 15 MB activations per task, so it pays for page faults (the kernel zeroing pages) all the
 time, and worker threads of one process also queue on the process's memory-map lock: two
 worker threads ran 1.13x slower than two single-threaded processes on the same tasks
-(results/maml_speed.md). Raising the thresholds and padding heap growth removes both.
+(results/speed/maml_meta_step/README.md). Raising the thresholds and padding heap growth removes both.
 """
 
 from __future__ import annotations

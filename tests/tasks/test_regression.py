@@ -71,7 +71,8 @@ def test_evaluate_reports_mse_with_ci_over_fixed_tasks():
     result = evaluate(learner, Sinusoid("test"), ways=None, shots=10, queries=20, episodes=30)
     assert result.metric == "mse" and not result.higher_is_better and result.tasks == 30
     assert result.score == -result.mean and "ways" not in result.task
-    assert 0 < result.mean < 30 and 0 < result.ci95 < result.mean
+    # untrained, the model predicts about 0: its MSE is near the targets' variance, E[A^2] / 2 = 4.2
+    assert 1.5 < result.mean < 8 and 0 < result.ci95 < result.mean
     again = evaluate(learner, Sinusoid("test"), ways=None, shots=10, queries=20, episodes=30, batch=7)
     assert again == result
 
@@ -104,5 +105,6 @@ def test_train_and_eval_commands_on_sinusoid(tmp_path, capsys):
     result = json.loads(out)
     assert out.strip().count("\n") == 0 and (tmp_path / "c.png").is_file()
     assert {"algorithm", "dataset", "shots", "queries", "episodes", "mse", "ci95"} <= set(result)
-    assert "accuracy" not in result and result["paper"] == 0.53 and result["episodes"] == 20
+    assert "accuracy" not in result and result["episodes"] == 20
+    assert result["paper"] is None and result["paper_source"] is None  # no checked 10-shot figure
     assert load_tasks("sinusoid", "test").name == "sinusoid/test"

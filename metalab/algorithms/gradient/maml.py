@@ -104,7 +104,7 @@ class MAML(MetaLearner):
     meta-batch's tasks (MAML, first-order MAML, ANIL and Meta-SGD; Reptile and TAML compute
     the whole meta-batch in one graph); ``vmap`` computes them together with
     :func:`torch.func.vmap` (same result; by default on for vector backbones, where it is
-    much faster, and off for Conv-4, where it is slower on the CPU: ``results/maml_speed.md``).
+    much faster, and off for Conv-4, where it is slower on the CPU: ``results/speed/maml_meta_step/README.md``).
     """
 
     name = "maml"

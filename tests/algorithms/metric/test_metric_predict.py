@@ -1,4 +1,4 @@
-"""``metalab train / predict / eval`` from a checkpoint of each metric-based learner (issue 3)."""
+"""``metalab train / predict / eval`` from a checkpoint of each metric-based learner."""
 
 import json
 
@@ -10,10 +10,12 @@ from metalab.cli.demo import write_unseen_characters
 from metalab.data.folder import image_files, image_folder, read_images
 from metalab.training.checkpoint import load_learner
 
-PAPER_5WAY_1SHOT = {"siamese": 97.3, "matching": 98.1, "relation": 99.6}
+# The table each learner's Omniglot figure is taken from (the figures live in metalab.evaluation.paper).
+PAPER_TABLE = {"siamese": "Siamese nets (Koch et al. 2015), as reported by Finn et al. 2017, Table 1",
+               "matching": "Vinyals et al. 2016, Table 1", "relation": "Sung et al. 2018, Table 1"}
 
 
-@pytest.mark.parametrize("name", sorted(PAPER_5WAY_1SHOT))
+@pytest.mark.parametrize("name", sorted(PAPER_TABLE))
 def test_predict_and_eval_from_a_trained_checkpoint(name, tmp_path, data_dir, capsys):
     run = tmp_path / "run"
     assert main(["train", "--algorithm", name, "--data", str(data_dir), "--ways", "5", "--shots", "1",
@@ -39,10 +41,11 @@ def test_predict_and_eval_from_a_trained_checkpoint(name, tmp_path, data_dir, ca
     assert main(["eval", str(run), "--ways", "5", "--shots", "1", "--episodes", "10", "--data", str(data_dir),
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["algorithm"] == name and result["paper"] == PAPER_5WAY_1SHOT[name] and result["episodes"] == 10
+    assert result["algorithm"] == name and result["episodes"] == 10
+    assert result["paper_source"] == PAPER_TABLE[name] and 90 < result["paper"] < 100
 
 
-@pytest.mark.parametrize("name", sorted(PAPER_5WAY_1SHOT))
+@pytest.mark.parametrize("name", sorted(PAPER_TABLE))
 def test_paper_configs_build_their_learner(name):
     from pathlib import Path
 
