@@ -33,6 +33,7 @@ class EvalResult:
         higher_is_better: the metric's direction.
         paper, paper_source: the published figure for this learner and task, if any.
         summary: a few words on the task, e.g. ``5-way 1-shot``.
+        breakdown: the family's secondary scores, ``name -> [mean, ci95]`` (scaled as the metric).
     """
 
     metric: str
@@ -45,6 +46,7 @@ class EvalResult:
     paper: float | None = None
     paper_source: str | None = None
     summary: str = ""
+    breakdown: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -57,12 +59,15 @@ class EvalResult:
         return (
             f"{self.summary}: {self.metric} {self.mean:.4g} ± {self.ci95:.3g} (95% CI over {self.tasks} fixed "
             f"tasks{per}, seed {self.seed})"
-        )
+        ) + "".join(f"\n  {k}: {m:.4g} ± {c:.3g}" for k, (m, c) in self.breakdown.items())
 
     def to_json(self) -> dict[str, Any]:
         """The ``eval --json`` keys: the task's description, ``<metric>: mean``, ``ci95``, ``paper``."""
-        return {**self.task, "metric": self.metric, self.metric: round(self.mean, 5), "ci95": round(self.ci95, 5),
-                "episodes": self.tasks, "seed": self.seed, "paper": self.paper, "paper_source": self.paper_source}
+        values = {**self.task, "metric": self.metric, self.metric: round(self.mean, 5), "ci95": round(self.ci95, 5),
+                  "episodes": self.tasks, "seed": self.seed, "paper": self.paper, "paper_source": self.paper_source}
+        if self.breakdown:
+            values["breakdown"] = {k: {"mean": round(m, 5), "ci95": round(c, 5)} for k, (m, c) in self.breakdown.items()}
+        return values
 
 
 def result_from_dict(values: dict[str, Any]) -> EvalResult:
@@ -102,17 +107,20 @@ def evaluate(
     shape = TaskShape(ways, shots, queries)
     was_training = learner.training
     learner.eval()
-    scores = []
+    scores, parts = [], []
     try:
         for episode in fixed_tasks(tasks, shape, seed=seed, count=episodes, batch=batch):
             episode = episode.to(device)
-            scores.append(tasks.task_scores(learner.predict(episode), episode.query_y).cpu())
+            outputs = learner.predict(episode)
+            scores.append(tasks.task_scores(outputs, episode.query_y).cpu())
+            parts.append({k: v.cpu() for k, v in tasks.score_breakdown(outputs, episode.query_y).items()})
     finally:
         learner.train(was_training)
     mean, ci = mean_ci95(torch.cat(scores) * tasks.scale)
+    breakdown = {k: list(mean_ci95(torch.cat([p[k] for p in parts]) * tasks.scale)) for k in parts[0]} if parts else {}
     task = tasks.describe(shape)
     paper = paper_figure(learner.name, tasks.source, task.get("ways"), shots)
     return EvalResult(
         tasks.metric, mean, ci, episodes, seed, task, tasks.higher_is_better,
-        paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape),
+        paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape), breakdown,
     )
