@@ -29,7 +29,7 @@ def tiny_learner(**overrides) -> tuple[MAMLRL, _Sampler]:
         for name in ("b0", "b1"):
             getattr(learner.policy, name).uniform_(-0.5, 0.5)
     batch = next(TaskStream(Navigation2D("train"), TaskShape(None, 3, 3), meta_batch=2, seed=0))
-    sampler = MAMLRL._sampler_of(learner, batch)
+    sampler = learner.sampler(batch)
     sampler.goals = sampler.goals.double()
     return learner, sampler
 

@@ -195,9 +195,9 @@ class MAMLRL(MAML):
                               adapted=self.is_adapted, first_order=self.config.first_order or not outer)
         return fast if outer else {k: v.detach() for k, v in fast.items()}
 
-    @staticmethod
-    def _sampler_of(learner: MAMLRL, batch: Episode) -> _Sampler:
-        return _Sampler(learner, batch.support_x[:, 0], [int(s) for s in batch.support_y[:, 0]])
+    def sampler(self, batch: Episode) -> _Sampler:
+        """The trajectories of a batched episode's tasks: goals ``support_x[:, 0]``, seeds ``support_y[:, 0]``."""
+        return _Sampler(self, batch.support_x[:, 0], [int(s) for s in batch.support_y[:, 0]])
 
     # The learner contract ---------------------------------------------------------------------
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> AdaptedPolicy:
@@ -221,7 +221,7 @@ class MAMLRL(MAML):
     @torch.no_grad()
     def predict(self, episode: Episode) -> torch.Tensor:
         """Each task's mean return after ``0..eval_inner_steps`` steps: ``[T, S+1]``."""
-        sampler = self._sampler_of(self, episode)
+        sampler = self.sampler(episode)
         k, steps = episode.support_x.shape[1], self._eval_steps
         fast = self.adapted(sampler, k, steps=steps, outer=False)
         sampler.collect(fast, steps, k)
@@ -233,7 +233,7 @@ class MAMLRL(MAML):
     def _query(self, batch: Episode) -> tuple[_Sampler, Params, Rollouts, torch.Tensor, torch.Tensor]:
         """Adapt every task, then collect ``Q`` query trajectories with the adapted policies:
         the sampler, theta' (in the graph), the query rollouts, advantages and old log-probs."""
-        sampler = self._sampler_of(self, batch)
+        sampler = self.sampler(batch)
         steps = self.config.inner_steps
         fast = self.adapted(sampler, batch.support_x.shape[1], steps=steps, outer=True)
         rollouts, adv = sampler.collect(fast, steps, batch.query_x.shape[1])
