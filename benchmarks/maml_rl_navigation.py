@@ -125,10 +125,12 @@ def reading(meta: dict) -> list[str]:
         f"Against the paper's MAML row after 0/1/2/3 steps (positive: a higher return): {gaps}. The initialisation and the",
         "first adaptation step behave as in the paper (one step moves the robot from near the origin to the",
         "goal's neighbourhood: see the paths), but further steps add nothing. The learned action noise is the",
-        f"likely reason: its standard deviation is still {std} after training (initial 1.0), ten times the",
+        f"likely limit: its standard deviation is still {std} after training (initial 1.0), ten times the",
         "0.1 action clip, so the robot jitters around the goal by whole clipped steps and its return stays",
-        "near -15 however good the mean action is. TRPO's KL budget is spent on the mean; longer training,",
-        "a smaller initial std or a separate step for the log-std would be the next things to try.",
+        "near -15 however good the mean action is; TRPO's KL budget goes to the mean. A smaller initial std",
+        "is not the fix by itself: a 60-iteration probe with `--set init_std=0.1` (not kept) got worse with",
+        "every inner step (-148 before, -239 after one step, 40 goals), since the policy-gradient step of 0.1",
+        "grows as 1/std^2. Longer training or a separate step size for the log-std are the next things to try.",
     ]
 
 
