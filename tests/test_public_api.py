@@ -5,11 +5,11 @@ import metalab
 SURFACE = {
     # learners, by family, and their contract
     "ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "Runtime", "build_learner", "learner_config",
-    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "MetaLSTM", "Reptile", "TAML",
+    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "MetaLSTM", "Reptile", "TAML", "MAMLRL",
     # task families
     "TaskFamily", "TaskShape", "TaskStream", "fixed_tasks", "derive_seed", "FAMILIES", "FamilyOptions",
     "load_tasks", "register_family", "ImageClassification", "RegressionTasks", "DrawnFunctions", "Sinusoid",
-    "FunctionTasks", "Episode", "EpisodeStream", "fixed_episode", "fixed_episodes", "sample_episode",
+    "FunctionTasks", "Navigation2D", "Episode", "EpisodeStream", "fixed_episode", "fixed_episodes", "sample_episode",
     # data
     "FewShotDataset", "image_folder", "load_dataset", "omniglot", "download_omniglot", "Preprocess",
     # models and inner-loop optimization
@@ -31,7 +31,8 @@ def test_public_surface_is_pinned():
     assert set(metalab.__all__) == SURFACE
     assert metalab.ALGORITHMS["protonet"] is metalab.ProtoNet and metalab.ALGORITHMS["maml"] is metalab.MAML
     assert set(metalab.optim.__all__) == {"CoordinateLSTM", "LearnedOptimizer", "Params", "UpdateRule", "chain", "inner_loop", "learned",
-                                          "meta_sgd", "preprocess_gradient", "scale", "scale_by", "sgd", "meta_lstm", "apply_rule", "MetaLSTMNet"}
+                                          "meta_sgd", "preprocess_gradient", "scale", "scale_by", "sgd", "meta_lstm", "apply_rule",
+                                          "MetaLSTMNet", "TRPOStep", "conjugate_gradient", "trpo_step"}
 
 
 def test_every_registered_learner_is_public():

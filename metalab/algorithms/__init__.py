@@ -1,8 +1,8 @@
 """Meta-learners, one per file, grouped by family, all behind :class:`MetaLearner`; looked up by name here.
 
 - :mod:`~metalab.algorithms.metric`: ProtoNet, Siamese, Matching and Relation networks;
-- :mod:`~metalab.algorithms.gradient`: MAML, first-order MAML, ANIL, Meta-SGD, Reptile, TAML, L2O
-  (a learned optimizer) and the LSTM meta-learner;
+- :mod:`~metalab.algorithms.gradient`: MAML, first-order MAML, ANIL, Meta-SGD, Reptile, TAML,
+  MAML-RL, L2O (a learned optimizer) and the LSTM meta-learner;
 - :mod:`~metalab.algorithms.memory`: the model-based learners.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from metalab.algorithms import gradient, memory, metric
 from metalab.algorithms.base import MetaLearner, MetaLoss, Runtime, TaskModel
-from metalab.algorithms.gradient import ANIL, FOMAML, L2O, MAML, TAML, MetaLSTM, MetaSGD, Reptile
+from metalab.algorithms.gradient import ANIL, FOMAML, L2O, MAML, MAMLRL, TAML, MetaLSTM, MetaSGD, Reptile
 from metalab.algorithms.metric import MatchingNet, ProtoNet, RelationNet, Siamese
 from metalab.errors import ConfigError
 
@@ -47,5 +47,6 @@ def build_learner(algorithm: str, values: dict[str, Any] | None = None) -> MetaL
     return ALGORITHMS[algorithm](learner_config(algorithm, values))
 
 
-__all__ = ["ALGORITHMS", "ANIL", "FOMAML", "L2O", "MAML", "MatchingNet", "MetaLearner", "MetaLoss", "MetaLSTM", "MetaSGD", "ProtoNet",
+__all__ = ["ALGORITHMS", "ANIL", "FOMAML", "L2O", "MAML", "MAMLRL", "MatchingNet", "MetaLearner", "MetaLoss", "MetaLSTM",
+           "MetaSGD", "ProtoNet",
            "RelationNet", "Reptile", "Runtime", "Siamese", "TAML", "TaskModel", "build_learner", "learner_config"]

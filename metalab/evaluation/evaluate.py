@@ -35,6 +35,7 @@ class EvalResult:
         summary: a few words on the task, e.g. ``5-way 1-shot``.
         scores: the metric of each task ``0..tasks-1`` in order (what paired comparisons of
             learners on the same tasks need); not part of :meth:`to_json`.
+        breakdown: the family's secondary scores, ``name -> [mean, ci95]`` (scaled as the metric).
     """
 
     metric: str
@@ -48,6 +49,7 @@ class EvalResult:
     paper_source: str | None = None
     summary: str = ""
     scores: tuple[float, ...] = dataclasses.field(default=(), repr=False)
+    breakdown: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -60,12 +62,15 @@ class EvalResult:
         return (
             f"{self.summary}: {self.metric} {self.mean:.4g} ± {self.ci95:.3g} (95% CI over {self.tasks} fixed "
             f"tasks{per}, seed {self.seed})"
-        )
+        ) + "".join(f"\n  {k}: {m:.4g} ± {c:.3g}" for k, (m, c) in self.breakdown.items())
 
     def to_json(self) -> dict[str, Any]:
         """The ``eval --json`` keys: the task's description, ``<metric>: mean``, ``ci95``, ``paper``."""
-        return {**self.task, "metric": self.metric, self.metric: round(self.mean, 5), "ci95": round(self.ci95, 5),
-                "episodes": self.tasks, "seed": self.seed, "paper": self.paper, "paper_source": self.paper_source}
+        values = {**self.task, "metric": self.metric, self.metric: round(self.mean, 5), "ci95": round(self.ci95, 5),
+                  "episodes": self.tasks, "seed": self.seed, "paper": self.paper, "paper_source": self.paper_source}
+        if self.breakdown:
+            values["breakdown"] = {k: {"mean": round(m, 5), "ci95": round(c, 5)} for k, (m, c) in self.breakdown.items()}
+        return values
 
 
 def result_from_dict(values: dict[str, Any]) -> EvalResult:
@@ -105,18 +110,21 @@ def evaluate(
     shape = TaskShape(ways, shots, queries)
     was_training = learner.training
     learner.eval()
-    scores = []
+    scores, parts = [], []
     try:
         for episode in fixed_tasks(tasks, shape, seed=seed, count=episodes, batch=batch):
             episode = episode.to(device)
-            scores.append(tasks.task_scores(learner.predict(episode), episode.query_y).cpu())
+            outputs = learner.predict(episode)
+            scores.append(tasks.task_scores(outputs, episode.query_y).cpu())
+            parts.append({k: v.cpu() for k, v in tasks.score_breakdown(outputs, episode.query_y).items()})
     finally:
         learner.train(was_training)
     per_task = torch.cat(scores).double() * tasks.scale
     mean, ci = mean_ci95(per_task)
+    breakdown = {k: list(mean_ci95(torch.cat([p[k] for p in parts]) * tasks.scale)) for k in parts[0]} if parts else {}
     task = tasks.describe(shape)
     paper = paper_figure(learner.name, tasks.source, task.get("ways"), shots)
     return EvalResult(
         tasks.metric, mean, ci, episodes, seed, task, tasks.higher_is_better,
-        paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape), tuple(per_task.tolist()),
+        paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape), tuple(per_task.tolist()), breakdown,
     )

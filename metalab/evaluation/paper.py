@@ -41,7 +41,16 @@ PAPER_MSE: dict[tuple[str, str, None, int], tuple[float, str]] = {
     ("metasgd", "sinusoid", None, 5): (0.90, "Li et al. 2017, Table 1"),
 }
 
+# 2D navigation (Finn et al. 2017, Table 4): mean return after 3 policy-gradient steps, the
+# headline of :class:`metalab.tasks.navigation.Navigation2D` (the table's other columns are
+# NAVIGATION_TABLE4); keyed by trajectories per step (20).
+NAVIGATION_TABLE4 = {"maml-rl": (-40.41, -11.68, -3.33, -3.23)}
+PAPER_RETURN: dict[tuple[str, str, None, int], tuple[float, str]] = {
+    ("maml-rl", "navigation2d", None, 20): (-3.23, "Finn et al. 2017, Table 4 (after 3 steps)"),
+}
+
 
 def paper_figure(algorithm: str, dataset: str, ways: int | None, shots: int) -> tuple[float, str] | None:
     """The paper's figure and its source, or None when the paper has no such figure."""
-    return PAPER_ACCURACY.get((algorithm, dataset, ways, shots)) or PAPER_MSE.get((algorithm, dataset, ways, shots))
+    key = (algorithm, dataset, ways, shots)
+    return PAPER_ACCURACY.get(key) or PAPER_MSE.get(key) or PAPER_RETURN.get(key)

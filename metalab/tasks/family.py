@@ -95,6 +95,11 @@ class TaskFamily(abc.ABC):
     def task_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The raw headline metric of each task: ``[T, Q, ...]`` outputs -> ``[T]`` (float64)."""
 
+    def score_breakdown(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Secondary per-task scores ``name -> [T]`` that evaluation reports beside the headline
+        with their own CIs (e.g. the return after each adaptation step); none by default."""
+        return {}
+
     def metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
         """What the training log records of a meta-batch's outputs (raw units)."""
         return {self.metric: float(self.task_scores(outputs, targets).mean())}

@@ -18,6 +18,7 @@ from metalab.errors import DataError
 from metalab.tasks.family import TaskFamily
 from metalab.tasks.functions import FunctionTasks
 from metalab.tasks.image import ImageClassification
+from metalab.tasks.navigation import Navigation2D
 from metalab.tasks.optimizees import DigitsMLP, OmniglotMLP, Quadratics
 from metalab.tasks.regression import Sinusoid
 
@@ -64,6 +65,7 @@ FAMILIES: dict[str, FamilyFactory] = {
     "quadratic": lambda part, options: Quadratics(part),
     "digits": lambda part, options: DigitsMLP(part),
     "omniglot-mlp": lambda part, options: OmniglotMLP(_omniglot(part, options).dataset, part),
+    "navigation2d": lambda part, options: Navigation2D(part),
     "functions": _needs_location("functions", lambda location, part: FunctionTasks(location, part)),
 }
 

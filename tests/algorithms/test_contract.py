@@ -1,7 +1,8 @@
 """The contract every meta-learner must pass, for every task family it supports.
 
 Parametrised over (learner, family) pairs: the image family (5-way Omniglot episodes) for
-every learner, the sinusoid regression family for the learners that learn regression tasks.
+every learner, the sinusoid regression family for the learners that learn regression tasks,
+the quadratic optimizees for learned optimizers and 2D navigation for RL learners.
 """
 
 import dataclasses
@@ -11,20 +12,25 @@ import torch
 
 from metalab.algorithms import ALGORITHMS, MetaLearner, build_learner
 from metalab.evaluation.evaluate import evaluate
+from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskFamily, TaskShape
 from metalab.tasks.image import ImageClassification
+from metalab.tasks.navigation import Navigation2D
 from metalab.tasks.optimizees import Quadratics
 from metalab.tasks.regression import Sinusoid
 from metalab.tasks.stream import TaskStream
 from metalab.training.checkpoint import load_learner, save_checkpoint
 
-SHAPES = {"omniglot": TaskShape(5, 2, 3), "sinusoid": TaskShape(None, 5, 10), "quadratic": TaskShape(None, 1, 1)}
-OUTPUTS = {"omniglot": 5, "sinusoid": 1, "quadratic": 1}  # per query
-KINDS = {"omniglot": "classification", "sinusoid": "regression", "quadratic": "optimizee"}
+SHAPES = {"omniglot": TaskShape(5, 2, 3), "sinusoid": TaskShape(None, 5, 10), "quadratic": TaskShape(None, 1, 1),
+          "navigation2d": TaskShape(None, 5, 5)}
+OUTPUTS = {"omniglot": 5, "sinusoid": 1, "quadratic": 1, "navigation2d": 2}  # per query (RL: a mean action)
+KINDS = {"omniglot": "classification", "sinusoid": "regression", "quadratic": "optimizee", "navigation2d": "rl"}
 # TAML's entropy term needs classes. The LSTM meta-learner takes one inner step here, as MAML
-# does (and ten at evaluation): over several steps on Conv-4, float rounding that differs between thread layouts grows
-# to ~1% of the loss (MAML's own too), beyond the batched-equals-per-task tolerance.
-OVERRIDES = {("taml", "sinusoid"): {"regularizer": "theil"}, ("metalstm", "omniglot"): {"inner_steps": 1, "eval_inner_steps": 10}}
+# does (and ten at evaluation): over several steps on Conv-4, float rounding that differs between
+# thread layouts grows to ~1% of the loss (MAML's own too), beyond the batched-equals-per-task tolerance.
+OVERRIDES = {("taml", "sinusoid"): {"regularizer": "theil"},
+             ("metalstm", "omniglot"): {"inner_steps": 1, "eval_inner_steps": 10},
+             ("maml-rl", "navigation2d"): {"hidden": 32, "eval_inner_steps": 1}}
 PAIRS = [(name, family) for name in sorted(ALGORITHMS) for family in SHAPES
          if KINDS[family] in ALGORITHMS[name].task_kinds]
 
@@ -37,6 +43,7 @@ def families(omniglot_train, omniglot_val, first_classes) -> dict[str, tuple[Tas
                      ImageClassification(omniglot_val)),
         "sinusoid": (Sinusoid("train"), Sinusoid("train"), Sinusoid("val")),
         "quadratic": (Quadratics("train"), Quadratics("train"), Quadratics("val")),
+        "navigation2d": (Navigation2D("train"), Navigation2D("train"), Navigation2D("val")),
     }
 
 
@@ -57,6 +64,7 @@ def test_every_learner_meets_the_contract_on_some_family():
     assert {name for name, _ in PAIRS} == set(ALGORITHMS)
     assert {"maml", "metasgd", "anil", "fomaml", "reptile"} <= {name for name, family in PAIRS if family == "sinusoid"}
     assert {name for name, family in PAIRS if family == "quadratic"} == {"l2o"}
+    assert {name for name, family in PAIRS if family == "navigation2d"} == {"maml-rl"}
 
 
 @pytest.mark.parametrize("name, family", PAIRS)
@@ -86,6 +94,10 @@ def test_same_seed_same_learner_and_loss(name, family, families):
     batch = batch_of(family, families)
     a, b = seeded(name, family, families, 3), seeded(name, family, families, 3)
     assert torch.equal(a.meta_loss(batch).loss, b.meta_loss(batch).loss)
+    if KINDS[family] == "rl":  # a policy objective with standardised advantages is ~0 at any seed: compare returns
+        assert torch.equal(a.meta_loss(batch).outputs, b.meta_loss(batch).outputs)
+        assert not torch.equal(a.meta_loss(batch).outputs, seeded(name, family, families, 4).meta_loss(batch).outputs)
+        return
     assert not torch.equal(a.meta_loss(batch).loss, seeded(name, family, families, 4).meta_loss(batch).loss)
 
 
@@ -94,6 +106,11 @@ def test_batched_meta_loss_equals_the_per_task_definition(name, family, families
     learner = seeded(name, family, families).eval()  # eval: batch norm statistics do not depend on batching
     batch = batch_of(family, families)
     result = learner.meta_loss(batch)
+    if KINDS[family] == "rl":  # no supervised query loss: the per-task definition is the meta-loss of each task alone
+        single = [learner.meta_loss(Episode.stack([batch.task(t)])) for t in range(batch.tasks)]
+        assert torch.allclose(result.loss, torch.stack([r.loss for r in single]).mean(), rtol=1e-4, atol=1e-6)
+        assert torch.allclose(result.outputs, torch.cat([r.outputs for r in single]), rtol=1e-4, atol=1e-4)
+        return
     # A meta-loss that is not the plain query loss (Reptile's surrogate, TAML's regularizers)
     # comes with the adapted models' query loss in metrics["query_loss"]; that is compared.
     fast = torch.as_tensor(result.metrics.get("query_loss", result.loss))
@@ -106,7 +123,7 @@ def test_batched_meta_loss_equals_the_per_task_definition(name, family, families
 
 # Each family's short training and what it must reach: (steps, meta_batch, lr, evaluation shape).
 LEARNING = {"omniglot": (40, 4, 1e-3, TaskShape(5, 1, 5)), "sinusoid": (100, 10, 1e-2, TaskShape(None, 10, 10)),
-            "quadratic": (30, 8, 1e-3, TaskShape(None, 1, 1))}
+            "quadratic": (30, 8, 1e-3, TaskShape(None, 1, 1)), "navigation2d": (8, 5, 1e-3, TaskShape(None, 10, 10))}
 
 
 @pytest.mark.parametrize("name, family", PAIRS)
@@ -127,6 +144,8 @@ def test_learns_a_few_shot_task_from_its_family(name, family, families):
         assert result.mean > 60.0, result  # chance is 20%
     elif family == "sinusoid":  # the query MSE falls by a fifth or more (predicting 0 gives ~E[A^2]/2 = 4.2)
         assert result.mean < 0.8 * untrained.mean, (result, untrained)
+    elif family == "navigation2d":  # the return after adaptation rises by more than both CIs
+        assert result.mean - untrained.mean > result.ci95 + untrained.ci95, (result, untrained)
     else:  # an optimizee family: the trained optimizer's final loss is a tenth of the untrained one's or less
         assert result.mean < 0.1 * untrained.mean, (result, untrained)
 
