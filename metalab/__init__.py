@@ -10,7 +10,7 @@ regression on functions) is a task family (:mod:`metalab.tasks`); inner-loop opt
 
 from metalab import optim
 from metalab.algorithms import (
-    ALGORITHMS, ANIL, FOMAML, L2O, MAML, TAML, MatchingNet, MetaLearner, MetaLoss, MetaSGD, ProtoNet, RelationNet,
+    ALGORITHMS, ANIL, FOMAML, L2O, MAML, MANN, TAML, MatchingNet, MetaLearner, MetaLoss, MetaSGD, ProtoNet, RelationNet,
     Reptile, Runtime, Siamese, TaskModel, build_learner, learner_config,
 )
 from metalab.data.dataset import FewShotDataset
@@ -31,6 +31,7 @@ from metalab.tasks.optimizees import Quadratics
 from metalab.tasks.image import EpisodeStream, ImageClassification, fixed_episode, fixed_episodes, sample_episode
 from metalab.tasks.registry import FAMILIES, FamilyOptions, load_tasks, register_family
 from metalab.tasks.regression import DrawnFunctions, RegressionTasks, Sinusoid
+from metalab.tasks.sequences import OmniglotSequences
 from metalab.tasks.seeding import derive_seed
 from metalab.tasks.stream import TaskStream, fixed_tasks
 from metalab.training.allocator import tune_allocator
@@ -43,8 +44,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ALGORITHMS", "ANIL", "BACKBONES", "CheckpointError", "ConfigError", "Conv4", "DataError", "DrawnFunctions",
     "Episode", "EpisodeStream", "EvalResult", "FAMILIES", "FOMAML", "FamilyOptions", "FewShotDataset",
-    "FunctionTasks", "ImageClassification", "L2O", "MAML", "MatchingNet", "MetaLearner", "MetaLoss", "MetaSGD",
-    "MetalabError", "Preprocess", "ProtoNet", "Quadratics", "RegressionTasks", "RelationNet", "Reptile", "Runtime", "Siamese",
+    "FunctionTasks", "ImageClassification", "L2O", "MAML", "MANN", "MatchingNet", "MetaLearner", "MetaLoss", "MetaSGD",
+    "MetalabError", "OmniglotSequences", "Preprocess", "ProtoNet", "Quadratics", "RegressionTasks", "RelationNet", "Reptile", "Runtime", "Siamese",
     "Sinusoid", "TAML", "TaskFamily", "TaskModel", "TaskShape", "TaskStream", "TrainConfig", "TrainResult",
     "TrainingDivergedError", "WithHead", "build_encoder", "build_learner", "derive_seed", "download_omniglot",
     "evaluate", "fixed_episode", "fixed_episodes", "fixed_tasks", "image_folder", "learner_config",

@@ -106,7 +106,7 @@ class MemoryState:
 
     def repeat(self, times: int) -> MemoryState:
         """Each sequence's state ``times`` times in a row (``[B*times, ...]``): one copy per query."""
-        return MemoryState(*(t.repeat_interleave(times, 0) for t in dataclasses.astuple(self)))
+        return MemoryState(*(getattr(self, f.name).repeat_interleave(times, 0) for f in dataclasses.fields(self)))
 
 
 def cosine_similarity(keys: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
