@@ -61,6 +61,8 @@ def by_instance(learner, family, episodes: int, seed: int) -> dict[str, list[flo
 
 def run(name: str, learner_values: dict, minutes: float, args, out: Path) -> dict:
     folder = Path(args.runs) / name
+    if args.reuse and (folder / "last.pt").exists():
+        return score(name, folder, learner_values, args, out)
     if folder.exists():
         shutil.rmtree(folder)
     config = TrainConfig(
@@ -69,14 +71,17 @@ def run(name: str, learner_values: dict, minutes: float, args, out: Path) -> dic
         val_every=args.val_every, val_episodes=100, seed=args.seed, out=str(folder), device="cpu", threads=1,
         learner=learner_values, preprocess={"size": 20},
     )
-    started = time.time()
-    result = train(config, progress=False, command=["python", "benchmarks/mann_omniglot.py"])
-    seconds = time.time() - started
-    learner, _, _ = load_learner(folder / "last.pt")
+    train(config, progress=False, command=["python", "benchmarks/mann_omniglot.py"])
+    return score(name, folder, learner_values, args, out)
+
+
+def score(name: str, folder: Path, learner_values: dict, args, out: Path) -> dict:
+    """Test scores of the run's last checkpoint, with its length from its training log."""
+    learner, _, state = load_learner(folder / "last.pt")
+    steps, elapsed = state["step"], float(state.get("elapsed", 0.0))
     test = load_tasks("omniglot-sequences", "test", data_dir=args.data, preprocess=Preprocess(size=20))
-    record = {"steps": result.steps, "episodes_seen": result.steps * args.meta_batch,
-              "train_seconds": round(result.elapsed, 1), "wall_seconds": round(seconds, 1),
-              "seconds_per_batch": round(result.elapsed / max(1, result.steps), 3),
+    record = {"steps": steps, "episodes_seen": steps * args.meta_batch, "train_seconds": round(elapsed, 1),
+              "seconds_per_batch": round(elapsed / max(1, steps), 3),
               "learner": learner_values, "by_instance": by_instance(learner, test, args.episodes, 0)}
     if learner.config.memory:
         images = load_tasks("omniglot", "test", data_dir=args.data, preprocess=Preprocess(size=20))
@@ -127,6 +132,7 @@ def main() -> None:
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--key-strength", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="score existing runs' last.pt instead of training")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -141,7 +147,7 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     meta = {"command": "OMP_NUM_THREADS=1 python benchmarks/mann_omniglot.py " + " ".join(
                 f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False, True))
-            + (" --key-strength" if args.key_strength else ""),
+            + "".join(f" --{k.replace('_', '-')}" for k, v in vars(args).items() if v is True),
             "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, 2 cores shared with other jobs, 1 thread",
             "torch": torch.__version__, "test_episodes": args.episodes, "test_seed": 0, "task": "5 classes x 10 instances",
