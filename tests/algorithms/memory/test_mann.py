@@ -93,6 +93,7 @@ def test_short_training_on_sequences_gets_loss_clearly_below_chance(omniglot_tra
     (first by guessing labels not yet shown for classes not yet seen)."""
     from metalab.tasks.sequences import OmniglotSequences
 
+    torch.set_num_threads(1)  # 150 x 18 tiny recurrent steps: a second thread only adds overhead
     family = OmniglotSequences(first_classes(omniglot_train, 200))
     ways = 3
     stream = TaskStream(family, TaskShape(ways, 6, 1), meta_batch=16, seed=0)
