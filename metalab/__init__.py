@@ -10,8 +10,8 @@ regression on functions) is a task family (:mod:`metalab.tasks`); inner-loop opt
 
 from metalab import optim
 from metalab.algorithms import (
-    ALGORITHMS, ANIL, FOMAML, L2O, MAML, MAMLRL, TAML, MatchingNet, MetaLearner, MetaLoss, MetaLSTM, MetaSGD, ProtoNet,
-    RelationNet,
+    ALGORITHMS, ANIL, FOMAML, L2O, MAML, MAMLRL, MANN, TAML, MatchingNet, MetaLearner, MetaLoss, MetaLSTM, MetaSGD,
+    ProtoNet, RelationNet,
     Reptile, Runtime, Siamese, TaskModel, build_learner, learner_config,
 )
 from metalab.data.dataset import FewShotDataset
@@ -33,6 +33,7 @@ from metalab.tasks.optimizees import Quadratics
 from metalab.tasks.image import EpisodeStream, ImageClassification, fixed_episode, fixed_episodes, sample_episode
 from metalab.tasks.registry import FAMILIES, FamilyOptions, load_tasks, register_family
 from metalab.tasks.regression import DrawnFunctions, RegressionTasks, Sinusoid
+from metalab.tasks.sequences import OmniglotSequences
 from metalab.tasks.seeding import derive_seed
 from metalab.tasks.stream import TaskStream, fixed_tasks
 from metalab.training.allocator import tune_allocator
@@ -45,9 +46,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ALGORITHMS", "ANIL", "BACKBONES", "CheckpointError", "ConfigError", "Conv4", "DataError", "DrawnFunctions",
     "Episode", "EpisodeStream", "EvalResult", "FAMILIES", "FOMAML", "FamilyOptions", "FewShotDataset",
-    "FunctionTasks", "ImageClassification", "L2O", "MAML", "MAMLRL", "MatchingNet", "MetaLearner", "MetaLoss", "MetaLSTM",
-    "MetaSGD", "MetalabError", "Navigation2D", "Preprocess", "ProtoNet", "Quadratics", "RegressionTasks", "RelationNet",
-    "Reptile", "Runtime", "Siamese",
+    "FunctionTasks", "ImageClassification", "L2O", "MAML", "MAMLRL", "MANN", "MatchingNet", "MetaLearner", "MetaLoss",
+    "MetaLSTM", "MetaSGD", "MetalabError", "Navigation2D", "OmniglotSequences", "Preprocess", "ProtoNet", "Quadratics",
+    "RegressionTasks", "RelationNet", "Reptile", "Runtime", "Siamese",
     "Sinusoid", "TAML", "TaskFamily", "TaskModel", "TaskShape", "TaskStream", "TrainConfig", "TrainResult",
     "TrainingDivergedError", "WithHead", "build_encoder", "build_learner", "derive_seed", "download_omniglot",
     "evaluate", "fixed_episode", "fixed_episodes", "fixed_tasks", "image_folder", "learner_config",

@@ -3,7 +3,7 @@
 - :mod:`~metalab.algorithms.metric`: ProtoNet, Siamese, Matching and Relation networks;
 - :mod:`~metalab.algorithms.gradient`: MAML, first-order MAML, ANIL, Meta-SGD, Reptile, TAML,
   MAML-RL, L2O (a learned optimizer) and the LSTM meta-learner;
-- :mod:`~metalab.algorithms.memory`: the model-based learners.
+- :mod:`~metalab.algorithms.memory`: the model-based learners: MANN.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from metalab.algorithms import gradient, memory, metric
 from metalab.algorithms.base import MetaLearner, MetaLoss, Runtime, TaskModel
 from metalab.algorithms.gradient import ANIL, FOMAML, L2O, MAML, MAMLRL, TAML, MetaLSTM, MetaSGD, Reptile
+from metalab.algorithms.memory import MANN
 from metalab.algorithms.metric import MatchingNet, ProtoNet, RelationNet, Siamese
 from metalab.errors import ConfigError
 
@@ -47,6 +48,6 @@ def build_learner(algorithm: str, values: dict[str, Any] | None = None) -> MetaL
     return ALGORITHMS[algorithm](learner_config(algorithm, values))
 
 
-__all__ = ["ALGORITHMS", "ANIL", "FOMAML", "L2O", "MAML", "MAMLRL", "MatchingNet", "MetaLearner", "MetaLoss", "MetaLSTM",
-           "MetaSGD", "ProtoNet",
+__all__ = ["ALGORITHMS", "ANIL", "FOMAML", "L2O", "MAML", "MAMLRL", "MANN", "MatchingNet", "MetaLearner", "MetaLoss",
+           "MetaLSTM", "MetaSGD", "ProtoNet",
            "RelationNet", "Reptile", "Runtime", "Siamese", "TAML", "TaskModel", "build_learner", "learner_config"]

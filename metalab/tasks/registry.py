@@ -21,6 +21,7 @@ from metalab.tasks.image import ImageClassification
 from metalab.tasks.navigation import Navigation2D
 from metalab.tasks.optimizees import DigitsMLP, OmniglotMLP, Quadratics
 from metalab.tasks.regression import Sinusoid
+from metalab.tasks.sequences import OmniglotSequences
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +42,11 @@ def _omniglot(part: str, options: FamilyOptions) -> TaskFamily:
     dataset = load_dataset("omniglot", part, split=options.split, data_dir=options.data_dir,
                            preprocess=options.preprocess)
     return ImageClassification(dataset, source="omniglot", details={"omniglot_split": options.split})
+
+
+def _omniglot_sequences(part: str, options: FamilyOptions) -> TaskFamily:
+    family = _omniglot(part, options)
+    return OmniglotSequences(family.dataset, source="omniglot-sequences", details=family.details)
 
 
 def _folder(part: str, options: FamilyOptions) -> TaskFamily:
@@ -64,6 +70,7 @@ FAMILIES: dict[str, FamilyFactory] = {
     "sinusoid": lambda part, options: Sinusoid(part),
     "quadratic": lambda part, options: Quadratics(part),
     "digits": lambda part, options: DigitsMLP(part),
+    "omniglot-sequences": _omniglot_sequences,
     "omniglot-mlp": lambda part, options: OmniglotMLP(_omniglot(part, options).dataset, part),
     "navigation2d": lambda part, options: Navigation2D(part),
     "functions": _needs_location("functions", lambda location, part: FunctionTasks(location, part)),

@@ -1,6 +1,8 @@
 """Model-based learners: ``adapt`` writes the support set into a memory or fast weights,
-and the task model reads them back. (None yet.)"""
+and the task model reads them back."""
 
-LEARNERS: tuple = ()
+from metalab.algorithms.memory.mann import MANN
 
-__all__ = ["LEARNERS"]
+LEARNERS = (MANN,)
+
+__all__ = ["LEARNERS", "MANN"]

@@ -1,0 +1,114 @@
+import math
+
+import pytest
+import torch
+
+from metalab.algorithms.memory.mann import MANN, MANNConfig, cosine_similarity, least_used
+from metalab.errors import ConfigError
+from metalab.tasks.family import TaskShape
+from metalab.tasks.stream import TaskStream
+
+
+def small(**values) -> MANN:
+    torch.manual_seed(0)
+    return MANN(MANNConfig(**{"hidden": 32, "slots": 16, "width": 8, "heads": 2, "side": 6, **values}))
+
+
+def test_cosine_of_empty_memory_is_zero_with_finite_gradient():
+    keys = torch.randn(2, 3, 4, requires_grad=True)
+    memory = torch.zeros(2, 5, 4, requires_grad=True)
+    similarity = cosine_similarity(keys, memory)
+    assert torch.equal(similarity, torch.zeros(2, 3, 5))
+    similarity.sum().backward()
+    assert torch.isfinite(keys.grad).all() and torch.isfinite(memory.grad).all()
+
+
+def test_cosine_matches_torch_on_nonzero_rows():
+    keys, memory = torch.randn(2, 3, 4), torch.randn(2, 5, 4)
+    expected = torch.nn.functional.cosine_similarity(keys.unsqueeze(2), memory.unsqueeze(1), dim=-1)
+    assert torch.allclose(cosine_similarity(keys, memory), expected, atol=1e-6)
+
+
+def test_least_used_marks_the_n_smallest_usages():
+    usage = torch.tensor([[0.5, 0.1, 0.9, 0.2, 0.3]])
+    assert least_used(usage, 2).tolist() == [[0.0, 1.0, 0.0, 1.0, 0.0]]
+
+
+def test_first_write_goes_to_the_least_used_slots_only():
+    learner = small()
+    state = learner.initial_state(1, torch.zeros(1))
+    _, after = learner.step(state, torch.rand(1, 1, 6, 6))
+    written = after.memory.abs().sum(-1)[0]
+    assert (written[:2] > 0).all() and (written[2:] == 0).all()  # heads=2: slots 0 and 1
+    assert torch.allclose(after.read_w.sum(-1), torch.ones(1, 2))  # reads are distributions
+
+
+def test_usage_decays_by_gamma_and_adds_read_and_write_weights():
+    learner = small(gamma=0.5)
+    state = learner.initial_state(1, torch.zeros(1))
+    _, one = learner.step(state, torch.rand(1, 1, 6, 6))
+    _, two = learner.step(one, torch.rand(1, 1, 6, 6))
+    gate = torch.sigmoid(learner.gates(two.h)).unsqueeze(-1)  # step 2's write gate, from its h
+    write_w = gate * one.read_w + (1 - gate) * one.least_used.unsqueeze(1)
+    assert torch.allclose(two.usage, 0.5 * one.usage + two.read_w.sum(1) + write_w.sum(1), atol=1e-6)
+
+
+def test_prediction_at_a_step_never_sees_its_own_or_later_labels():
+    learner = small().eval()
+    x, y = torch.rand(1, 8, 1, 6, 6), torch.randint(0, 5, (1, 8))
+    changed = y.clone()
+    changed[0, 4] = (y[0, 4] + 1) % 5
+    a, _ = learner.run(x, y)
+    b, _ = learner.run(x, changed)
+    assert torch.equal(a[:, :5], b[:, :5]) and not torch.allclose(a[:, 5:], b[:, 5:])
+
+
+def test_lstm_baseline_has_no_memory_and_fewer_parameters():
+    with_memory, baseline = small(), small(memory=False)
+    assert baseline.keys is None
+    assert sum(p.numel() for p in baseline.parameters()) < sum(p.numel() for p in with_memory.parameters())
+    logits, _ = baseline.run(torch.rand(2, 3, 1, 6, 6), torch.randint(0, 5, (2, 3)))
+    assert logits.shape == (2, 3, 5)
+
+
+def test_images_of_another_size_are_area_resized():
+    learner = small()
+    assert learner._images(torch.ones(3, 1, 28, 28)).shape == (3, 36)
+
+
+@pytest.mark.parametrize("values, match", [({"heads": 200}, "heads"), ({"gamma": 1.5}, "gamma"),
+                                           ({"outputs": 1}, "outputs"), ({"memory": "yes"}, "memory")])
+def test_bad_hyperparameters_are_named(values, match):
+    with pytest.raises(ConfigError, match=match):
+        MANNConfig(**values)
+
+
+def test_task_of_other_ways_than_built_for_says_how_to_fix():
+    with pytest.raises(ConfigError, match="set outputs=3"):
+        small().adapt(torch.rand(3, 1, 6, 6), torch.arange(3), 3)
+
+
+def test_short_training_on_sequences_gets_loss_clearly_below_chance(omniglot_train, first_classes):
+    """NTM-style models stall at ln(ways) or go NaN; this one must leave chance within seconds
+    (first by guessing labels not yet shown for classes not yet seen)."""
+    from metalab.tasks.sequences import OmniglotSequences
+
+    torch.set_num_threads(1)  # 150 x 18 tiny recurrent steps: a second thread only adds overhead
+    family = OmniglotSequences(first_classes(omniglot_train, 200))
+    ways = 3
+    stream = TaskStream(family, TaskShape(ways, 6, 1), meta_batch=16, seed=0)
+    learner = small(outputs=ways, hidden=64, slots=32, width=16, heads=1, side=10, key_strength=True)
+    optimizer = torch.optim.Adam(learner.parameters(), 3e-3)
+    losses = []
+    for _ in range(STEPS):
+        result = learner.meta_loss(next(stream))
+        optimizer.zero_grad()
+        result.loss.backward()
+        torch.nn.utils.clip_grad_norm_(learner.parameters(), 10.0)
+        optimizer.step()
+        losses.append(result.loss.item())
+    assert all(math.isfinite(v) for v in losses)
+    assert sum(losses[-20:]) / 20 < 0.95 * math.log(ways), losses[-20:]
+
+
+STEPS = 150
