@@ -227,12 +227,28 @@ def run_cross(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_metabase_arg(text: str) -> None:
+    """``--metabase`` names ``default``, ``none``, a database URL or an existing file."""
+    from metalab.errors import MetabaseError
+
+    if text.lower() in ("default", "none") or ("://" in text and not text.startswith("sqlite")):
+        return
+    path = Path(text.split(":///", 1)[-1]) if text.startswith("sqlite") else Path(text)
+    if not path.is_file():
+        raise MetabaseError(
+            f"no such metabase file: {text!r}; give a metabase built with `metalab automl build-metabase` "
+            "(its .db storage, or the .json of `metalab automl export-metabase`), or use --metabase default "
+            "(the shipped one) or --metabase none (a cold start)", fields=("metabase",),
+        )
+
+
 def run_fit(args: argparse.Namespace) -> int:
     import pickle
 
     from metalab.automl.datasets import load_csv
     from metalab.automl.estimator import AutoClassifier
 
+    check_metabase_arg(args.metabase)
     dataset = load_csv(args.csv, args.target, na_values=args.na_values)
     metabase = None if args.metabase.lower() == "none" else args.metabase
     model = AutoClassifier(time_budget=args.budget, metabase=metabase, seed=args.seed,
