@@ -215,10 +215,17 @@ def convert(cls: type, name: str, text: str, prefix: str = "") -> Any:
 _NOT_READ = object()
 
 
+def parse_bool(text: str) -> bool | None:
+    """``true``/``yes``/``on``/``1`` -> True, ``false``/``no``/``off``/``0`` -> False, else None."""
+    text = text.strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
 def _read(base: Any, text: str) -> Any:
     try:
         if base is bool:
-            return True if text.lower() in _TRUE else False if text.lower() in _FALSE else _NOT_READ
+            value = parse_bool(text)
+            return _NOT_READ if value is None else value
         if base is int:
             return int(text)
         if base is float:
@@ -229,7 +236,7 @@ def _read(base: Any, text: str) -> Any:
         return _NOT_READ
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except yaml.YAMLError:  # includes characters YAML does not allow
         return _NOT_READ
 
 

@@ -7,8 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import yaml
-
+from metalab.checks import parse_bool
 from metalab.errors import ConfigError
 from metalab.training.checkpoint import load_checkpoint
 from metalab.training.config import TrainConfig, load_yaml, parse_duration
@@ -21,8 +20,8 @@ def _duration(text: str) -> float:
 
 
 def _flag(text: str) -> bool:
-    value = yaml.safe_load(text)
-    if not isinstance(value, bool):
+    value = parse_bool(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
     return value
 

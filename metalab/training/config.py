@@ -16,6 +16,7 @@ from metalab.errors import ConfigError
 
 SCHEDULES = ("cosine", "step", "constant")
 MAX_THREADS = 4096
+DEVICE = {"pattern": r"auto|cpu|mps|cuda(:\d+)?", "meaning": "auto, cpu, cuda or cuda:N"}  # a device option
 
 
 def parse_duration(text: str) -> float:
@@ -80,7 +81,7 @@ class TrainConfig:
     val_queries: int | None = option(None, minimum=1, meaning=" (None: as queries)")
     seed: int = option(0, minimum=0, maximum=SEED_MAX)
     out: str = "runs/run"
-    device: str = option("auto", pattern=r"auto|cpu|mps|cuda(:\d+)?", meaning="auto, cpu, cuda or cuda:N")
+    device: str = option("auto", **DEVICE)
     threads: int | None = option(None, minimum=1, maximum=MAX_THREADS, meaning=" (None: PyTorch's default)")
     workers: int = option(0, minimum=0, maximum=MAX_THREADS, meaning=" (0: one per CPU thread)")
     vmap: bool | None = option(None, meaning=" (None: the learner's choice)")

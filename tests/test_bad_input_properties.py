@@ -126,3 +126,17 @@ def _run_debug(argv):
     with mock.patch("metalab.training.loop.train", side_effect=_TrainingStarted), \
             contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         main(["--debug", *argv])
+
+
+EVAL_FLAGS = ["--ways", "--shots", "--queries", "--episodes", "--seed", "--batch", "--device", "--threads", "--split"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flags=st.lists(st.tuples(st.sampled_from(EVAL_FLAGS), TEXT), min_size=1, max_size=3))
+def test_any_eval_command_line_ends_in_one_error_line_or_a_usage_error(folder, flags):
+    argv = ["eval", str(folder / "no-run"), "--shots", "1"]
+    for flag, text in flags:
+        argv += [flag, text]
+    outcome, err = _run(argv)
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert outcome in (2, ("exit", 2)), err
