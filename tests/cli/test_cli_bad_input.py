@@ -48,6 +48,11 @@ def test_a_bad_training_value_names_the_field_the_value_and_the_flag(tmp_path, c
     assert message in err and hint in err
 
 
+def test_an_unknown_dataset_names_the_known_ones(tmp_path, capsys):
+    err = _error(capsys, _train(tmp_path, "--dataset", "omniglott"))
+    assert "unknown dataset 'omniglott': expected one of [" in err and "dataset is --dataset" in err
+
+
 def test_a_value_of_the_wrong_type_for_a_flag_is_a_usage_error(tmp_path, capsys, no_training):
     for extra, message in ((["--ways", "five"], "argument --ways: invalid int value: 'five'"),
                            (["--budget", "10x"], "argument --budget: cannot read the duration '10x'"),
@@ -123,3 +128,13 @@ def test_an_unexpected_exception_is_reported_as_a_bug_with_how_to_see_it(tmp_pat
     err = capsys.readouterr().err
     assert err.startswith("metalab: internal error: TypeError: boom") and "Traceback" not in err
     assert "rerun with --debug (or METALAB_DEBUG=1)" in err
+
+
+def test_resume_that_changes_a_stored_setting_is_refused(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--algorithm", "maml", "--dataset", "sinusoid", "--steps", "1", "--val-every", "1",
+                 "--val-episodes", "1", "--out", run, "--no-progress"]) == 0
+    capsys.readouterr()
+    with mock.patch("metalab.training.loop.train", side_effect=AssertionError("training started")):
+        err = _error(capsys, ["train", "--out", run, "--resume", "--lr", "0.5", "--no-progress"])
+    assert f"--resume continues {run} with its stored configuration; it cannot change ['--lr']" in err
