@@ -101,9 +101,9 @@ def _parts(kind: Any) -> tuple[tuple[Any, ...], bool]:
 def _number(value: Any, integer: bool) -> bool:
     if isinstance(value, bool):
         return False
-    if integer:
-        return isinstance(value, int)
-    return isinstance(value, (int, float)) and math.isfinite(value)
+    if isinstance(value, int):
+        return integer or abs(value) < 2**1023  # an int a float can hold
+    return not integer and isinstance(value, float) and math.isfinite(value)
 
 
 def _fits(value: Any, base: Any) -> bool:
@@ -119,7 +119,7 @@ def _fits(value: Any, base: Any) -> bool:
 
 
 def describe(kind: Any, constraint: Constraint) -> str:
-    """What a field must be, in words: ``an integer >= 1 (0: all at once) or None``."""
+    """What a field must be, in words: ``an integer >= 0 or None (0: all at once)``."""
     bases, optional = _parts(kind)
     if constraint.choices is not None:
         text = f"one of {sorted(constraint.choices, key=str)}"

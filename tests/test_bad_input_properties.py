@@ -22,13 +22,13 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 # Anything a YAML file, a Python caller or a typo can hand over.
 VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=6),
+    st.none(), st.booleans(), st.integers(-(2**1100), 2**1100), st.floats(), st.text(max_size=6),
     st.sampled_from(["0", "-1", "1e-3", "nan", "inf", "true", "none", "10m", "cuda:x", ""]),
     st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 # What a command line can hand over: text, numbers among it.
 TEXT = st.one_of(
-    st.text(max_size=8), st.integers(-(2**70), 2**70).map(str), st.floats().map(str),
+    st.text(max_size=8), st.integers(-(2**1100), 2**1100).map(str), st.floats().map(str),
     st.sampled_from(["0", "-1", "1.5", "1e-3", "nan", "inf", "true", "maybe", "none", "10m", "x=1", "=", "."]),
 )
 TRAIN_FIELDS = [f.name for f in dataclasses.fields(TrainConfig)]
