@@ -26,7 +26,7 @@ RUNTIME_OPTIONS = tuple(f.name for f in dataclasses.fields(Runtime))  # not hype
 
 def learner_config(algorithm: str, values: dict[str, Any] | None = None) -> Any:
     """The algorithm's ``Config`` dataclass from plain values, rejecting unknown keys."""
-    if algorithm not in ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise ConfigError(f"unknown algorithm {algorithm!r}; available: {', '.join(sorted(ALGORITHMS))}",
                           fields=("algorithm",))
     config_class = ALGORITHMS[algorithm].Config
@@ -38,7 +38,7 @@ def learner_config(algorithm: str, values: dict[str, Any] | None = None) -> Any:
     unknown = set(values or {}) - known
     if unknown:
         raise ConfigError(
-            f"{algorithm} has no hyperparameter(s) {sorted(unknown)}; known: {sorted(known)}"
+            f"{algorithm} has no hyperparameter(s) {sorted(unknown, key=str)}; known: {sorted(known)}"
         )
     return config_class(**(values or {}))
 

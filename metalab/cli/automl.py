@@ -256,6 +256,21 @@ def _check_max_rows(value: int) -> None:
         raise ConfigError(f"--max-rows must be >= 1, got {value}")
 
 
+def check_metabase_arg(text: str) -> None:
+    """``--metabase`` names ``default``, ``none``, a database URL or an existing file."""
+    from metalab.errors import MetabaseError
+
+    if text.lower() in ("default", "none") or ("://" in text and not text.startswith("sqlite")):
+        return
+    path = Path(text.split(":///", 1)[-1]) if text.startswith("sqlite") else Path(text)
+    if not path.is_file():
+        raise MetabaseError(
+            f"no such metabase file: {text!r}; give a metabase built with `metalab automl build-metabase` "
+            "(its .db storage, or the .json of `metalab automl export-metabase`), or use --metabase default "
+            "(the shipped one) or --metabase none (a cold start)", fields=("metabase",),
+        )
+
+
 def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
     """Print the user-facing warnings caught during a command, one line each."""
     for warning in caught:
@@ -269,6 +284,7 @@ def run_fit(args: argparse.Namespace) -> int:
     from metalab.automl.saved import save_model
 
     _check_max_rows(args.max_rows)
+    check_metabase_arg(args.metabase)
     dataset = load_csv(args.csv, args.target, na_values=args.na_values, max_rows=args.max_rows)
     metabase = None if args.metabase.lower() == "none" else args.metabase
     model = AutoClassifier(time_budget=args.budget, metabase=metabase, seed=args.seed,

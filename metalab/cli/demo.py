@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         schedule="cosine", val_every=250, val_episodes=100, val_ways=20, val_shots=1, out=args.out,
     )
     print(f"1/3 meta-training ProtoNet on Omniglot (vinyals split) for {args.budget} -> {args.out}")
-    result = train(config, resume=True, progress=not args.no_progress, command=["metalab", "demo"])
+    resume = (Path(args.out) / "last.pt").exists()  # a demo run again continues where it stopped
+    result = train(config, resume=resume, progress=not args.no_progress, command=["metalab", "demo"])
     print(f"    {result.steps} meta-updates; best validation {result.best_val}")
 
     print(f"2/3 evaluating on the 423 unseen test characters ({args.episodes} fixed episodes each)")

@@ -4,14 +4,35 @@ family's held-out part (accuracy on unseen classes; query MSE for regression fam
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from metalab.checks import SEED_MAX, option, validate
+from metalab.training.config import DEVICE, MAX_THREADS
+
 if TYPE_CHECKING:
     from metalab.algorithms.base import MetaLearner
     from metalab.tasks.family import TaskFamily
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalOptions:
+    """The numbers ``metalab eval`` takes, checked before the checkpoint is read."""
+
+    ways: int | None = option(None, minimum=2, meaning=" (None: the run's)")
+    shots: int = option(1, minimum=1)
+    queries: int = option(15, minimum=1)
+    episodes: int = option(600, minimum=1)
+    seed: int = option(0, minimum=0, maximum=SEED_MAX)
+    batch: int = option(8, minimum=1)
+    device: str = option("auto", **DEVICE)
+    threads: int | None = option(None, minimum=1, maximum=MAX_THREADS)
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -56,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from metalab.training.allocator import tune_allocator
     from metalab.training.loop import resolve_device
 
+    EvalOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(EvalOptions)})
     tune_allocator()
 
     if args.threads:

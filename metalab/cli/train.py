@@ -7,15 +7,21 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import yaml
-
+from metalab.checks import parse_bool
 from metalab.errors import ConfigError
 from metalab.training.checkpoint import load_checkpoint
 from metalab.training.config import TrainConfig, load_yaml, parse_duration
 
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _flag(text: str) -> bool:
-    value = yaml.safe_load(text)
-    if not isinstance(value, bool):
+    value = parse_bool(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
     return value
 
@@ -31,7 +37,7 @@ _OPTIONS = (
     ("--queries", "queries", int, "query examples per class"),
     ("--meta-batch", "meta_batch", int, "tasks per meta-update"),
     ("--steps", "steps", int, "meta-updates to take"),
-    ("--budget", "budget", parse_duration, "training time instead of --steps: 90s, 10m, 1h"),
+    ("--budget", "budget", _duration, "training time instead of --steps: 90s, 10m, 1h"),
     ("--lr", "lr", float, "Adam learning rate"),
     ("--schedule", "schedule", str, "cosine, step (halve every --lr-step) or constant"),
     ("--lr-step", "lr_step", int, "steps between halvings with --schedule step"),
@@ -80,9 +86,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     learner = dict(values.get("learner") or {})
     for item in args.learner:
         key, sep, text = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
-        learner[key] = yaml.safe_load(text)
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE (a hyperparameter of the algorithm, e.g. --set hidden=64), "
+                              f"got {item!r}")
+        learner[key.strip()] = text  # read by the field's declared type in TrainConfig.from_dict
     values["learner"] = learner
     if "steps" not in values and "budget" not in values:
         values["steps"] = 1000
@@ -91,23 +98,22 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     from metalab.training.allocator import tune_allocator
-    from metalab.training.loop import train
+    from metalab.training.loop import check_run_folder, train
 
     tune_allocator()  # keep freed activations in the process: MAML steps 1.2x faster
 
     config = resolve_config(args)
-    last = f"{config.out}/last.pt"
+    check_run_folder(config.out, args.resume)
     if args.resume:
-        stored = TrainConfig.from_dict(load_checkpoint(last)["config"]) if Path(last).exists() else None
-        if stored is not None:
-            given = {f: getattr(args, f) for _, f, _, _ in _OPTIONS if getattr(args, f) is not None}
-            changed = [f for f, v in given.items() if f not in RUNTIME and getattr(stored, f) != v]
-            if changed:
-                raise ConfigError(
-                    f"--resume continues {config.out} with its stored configuration; it cannot change "
-                    f"{[FLAGS[f] for f in changed]}"
-                )
-            config = dataclasses.replace(stored, **{f: getattr(config, f) for f in RUNTIME if f != "out"})
+        stored = TrainConfig.from_dict(load_checkpoint(Path(config.out) / "last.pt")["config"])
+        given = {f: getattr(args, f) for _, f, _, _ in _OPTIONS if getattr(args, f) is not None}
+        changed = [f for f, v in given.items() if f not in RUNTIME and getattr(stored, f) != v]
+        if changed:
+            raise ConfigError(
+                f"--resume continues {config.out} with its stored configuration; it cannot change "
+                f"{[FLAGS[f] for f in changed]}"
+            )
+        config = dataclasses.replace(stored, **{f: getattr(config, f) for f in RUNTIME if f != "out"})
     result = train(config, resume=args.resume, progress=not args.no_progress, command=["metalab", *sys.argv[1:]])
     best = result.best_val
     print(f"trained {config.algorithm} for {result.steps} steps in {result.elapsed / 60:.1f} min; run folder {result.run}")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from metalab.checks import field_names, option, validate
 from metalab.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -31,22 +33,19 @@ class Preprocess:
             PNGs are dark ink on white; Vinyals et al. 2016 and Finn et al. 2017 use ink = 1).
     """
 
-    size: int = 28
-    channels: int = 1
+    size: int = option(28, minimum=4, maximum=1024)
+    channels: int = option(1, choices=(1, 3))
     invert: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.size, int) or not 4 <= self.size <= 1024:
-            raise ConfigError(f"preprocess size must be an integer in [4, 1024], got {self.size!r}")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"preprocess channels must be 1 or 3, got {self.channels!r}")
+        validate(self, "preprocess.")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> Preprocess:
-        return cls(**values)
+        return preprocess_config(values)
 
     def arrays(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Preprocess a stack of images already in [0, 1], *light = 1* (as read from a file).
@@ -78,6 +77,18 @@ class Preprocess:
     def image_file(self, path: str | Path) -> torch.Tensor:
         """Read one image file into ``[channels, size, size]``."""
         return self.arrays(read_image(path, self.channels)[None])[0]
+
+
+def preprocess_config(values: Any) -> Preprocess:
+    """A :class:`Preprocess` from a mapping (the ``preprocess:`` training option), naming unknown keys."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"preprocess must be a mapping of {field_names(Preprocess)} to values, got {values!r}",
+                          fields=("preprocess",))
+    unknown = sorted(set(values) - set(field_names(Preprocess)), key=str)
+    if unknown:
+        raise ConfigError(f"preprocess has no option(s) {unknown}; known: {field_names(Preprocess)}",
+                          fields=("preprocess",))
+    return Preprocess(**values)
 
 
 def read_image(path: str | Path, channels: int = 1) -> np.ndarray:

@@ -73,10 +73,13 @@ def input_shape(name: str, in_channels: int, image_size: int) -> tuple[int, ...]
     return (in_channels,) if name in VECTOR_BACKBONES else (in_channels, image_size, image_size)
 
 
+REGISTER_HINT = " (or one registered with metalab.register_backbone)"
+
+
 def check_backbone(name: str) -> None:
     if name not in BACKBONES:
-        raise ConfigError(f"backbone must be one of {sorted(BACKBONES)} (or one registered with "
-                          f"metalab.register_backbone), got {name!r}", fields=("backbone",))
+        raise ConfigError(f"backbone must be one of {sorted(BACKBONES)}{REGISTER_HINT}, got {name!r}",
+                          fields=("backbone",))
 
 
 def build_encoder(name: str, *, in_channels: int, hidden: int, running_stats: bool = True) -> nn.Module:

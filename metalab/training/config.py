@@ -9,9 +9,22 @@ from typing import Any
 
 import yaml
 
+from metalab.algorithms import ALGORITHMS, learner_config
+from metalab.checks import SEED_MAX, convert_all, fail, option, validate
+from metalab.data.preprocess import Preprocess, preprocess_config
 from metalab.errors import ConfigError
 
 SCHEDULES = ("cosine", "step", "constant")
+MAX_THREADS = 4096
+DEVICE = {"pattern": r"auto|cpu|mps|cuda(:\d+)?", "meaning": "auto, cpu, cuda or cuda:N"}  # a device option
+
+
+def parse_duration(text: str) -> float:
+    """``'90s'``, ``'10m'``, ``'1.5h'`` or ``'600'`` (seconds) -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not match:
+        raise ConfigError(f"cannot read the duration {text!r}; write e.g. 90s, 10m or 1h", fields=("budget",))
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,56 +58,43 @@ class TrainConfig:
         preprocess: image preprocessing (``size``, ``channels``, ``invert``).
     """
 
-    algorithm: str = "protonet"
+    algorithm: str = option("protonet", choices=ALGORITHMS)
     dataset: str = "omniglot"
     split: str = "vinyals"
     data_dir: str | None = None
-    ways: int = 20
-    shots: int = 5
-    queries: int = 15
-    meta_batch: int = 1
-    steps: int | None = None
-    budget: float | None = None
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    lr_step: int = 2000
-    warmup: int = 0
-    grad_clip: float | None = None
-    val_every: int = 500
-    val_episodes: int = 100
-    val_ways: int | None = None
-    val_shots: int | None = None
-    val_queries: int | None = None
-    seed: int = 0
+    ways: int = option(20, minimum=2)
+    shots: int = option(5, minimum=1)
+    queries: int = option(15, minimum=1)
+    meta_batch: int = option(1, minimum=1)
+    steps: int | None = option(None, minimum=1)
+    budget: float | None = option(None, above=0, parse=parse_duration, meaning=" (seconds, or 90s, 10m, 1h)")
+    lr: float = option(1e-3, above=0)
+    weight_decay: float = option(0.0, minimum=0)
+    schedule: str = option("cosine", choices=SCHEDULES)
+    lr_step: int = option(2000, minimum=1)
+    warmup: int = option(0, minimum=0)
+    grad_clip: float | None = option(None, above=0, meaning=" (None: no clipping)")
+    val_every: int = option(500, minimum=1)
+    val_episodes: int = option(100, minimum=1)
+    val_ways: int | None = option(None, minimum=2, meaning=" (None: as ways)")
+    val_shots: int | None = option(None, minimum=1, meaning=" (None: as shots)")
+    val_queries: int | None = option(None, minimum=1, meaning=" (None: as queries)")
+    seed: int = option(0, minimum=0, maximum=SEED_MAX)
     out: str = "runs/run"
-    device: str = "auto"
-    threads: int | None = None
-    workers: int = 0
-    vmap: bool | None = None
-    learner: dict[str, Any] = dataclasses.field(default_factory=dict)
-    preprocess: dict[str, Any] = dataclasses.field(default_factory=dict)
+    device: str = option("auto", **DEVICE)
+    threads: int | None = option(None, minimum=1, maximum=MAX_THREADS, meaning=" (None: PyTorch's default)")
+    workers: int = option(0, minimum=0, maximum=MAX_THREADS, meaning=" (0: one per CPU thread)")
+    vmap: bool | None = option(None, meaning=" (None: the learner's choice)")
+    learner: dict[str, Any] = option(default_factory=dict)
+    preprocess: dict[str, Any] = option(default_factory=dict)
 
     def __post_init__(self) -> None:
+        validate(self)
         if (self.steps is None) == (self.budget is None):
-            raise ConfigError("give exactly one of steps (a number of meta-updates) and budget (a duration such as 10m)",
-                              fields=("steps", "budget"))
-        if self.steps is not None and self.steps < 1:
-            raise ConfigError(f"steps must be >= 1, got {self.steps}", fields=("steps",))
-        if self.budget is not None and self.budget <= 0:
-            raise ConfigError(f"budget must be a positive number of seconds, got {self.budget}", fields=("budget",))
-        if not (self.lr > 0):
-            raise ConfigError(f"lr must be positive, got {self.lr}", fields=("lr",))
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}", fields=("schedule",))
-        for name in ("meta_batch", "val_every", "val_episodes", "lr_step"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}", fields=(name,))
-        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 0:
-            raise ConfigError(f"workers must be an integer >= 0 (0: one per CPU thread), got {self.workers!r}",
-                              fields=("workers",))
-        if self.vmap not in (None, True, False):
-            raise ConfigError(f"vmap must be true, false or unset, got {self.vmap!r}", fields=("vmap",))
+            fail("give exactly one of steps (a number of meta-updates) and budget (a duration such as 10m)",
+                 "steps", "budget")
+        learner_config(self.algorithm, self.learner)
+        preprocess_config(self.preprocess)
 
     @property
     def validation_task(self) -> tuple[int, int, int]:
@@ -105,10 +105,21 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """From plain values (a YAML file, a checkpoint); text is read by each field's declared
+        type (``lr: 1e-3``, ``budget: 10m``), the learner's values by its ``Config``."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"training options must be a mapping of option: value, got {values!r}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ConfigError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise ConfigError(f"unknown training option(s) {sorted(unknown, key=str)}; known: {sorted(known)}")
+        values = convert_all(cls, values)
+        learner, algorithm = values.get("learner"), values.get("algorithm", cls.algorithm)
+        if isinstance(learner, dict) and isinstance(algorithm, str) and algorithm in ALGORITHMS:
+            values["learner"] = convert_all(ALGORITHMS[algorithm].Config, learner)
+        preprocess = values.get("preprocess")
+        if isinstance(preprocess, dict):
+            values["preprocess"] = convert_all(Preprocess, preprocess, "preprocess.")
         return cls(**values)
 
 
@@ -118,19 +129,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(f"config file {path} does not exist", fields=("config",)) from None
+    except (OSError, ValueError) as error:  # a folder, unreadable, not text, a NUL byte
+        raise ConfigError(f"cannot read the config file {path} ({error}); give a YAML file (see configs/)",
+                          fields=("config",)) from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+        raise ConfigError(f"config file {path} is not valid YAML: {error}", fields=("config",)) from None
     if not isinstance(values, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of option: value")
+        raise ConfigError(f"config file {path} must hold a mapping of option: value", fields=("config",))
     if isinstance(values.get("budget"), str):
         values["budget"] = parse_duration(values["budget"])
     return values
-
-
-def parse_duration(text: str) -> float:
-    """``'90s'``, ``'10m'``, ``'1.5h'`` or ``'600'`` (seconds) -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
-    if not match:
-        raise ConfigError(f"cannot read the duration {text!r}; write e.g. 90s, 10m or 1h")
-    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]

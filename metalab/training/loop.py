@@ -56,6 +56,31 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def check_run_folder(out: str | Path, resume: bool) -> None:
+    """Before anything is loaded: ``out`` can be a run folder, holds a run to resume if
+    ``resume``, and holds none otherwise (a run is never overwritten or started unasked)."""
+    folder = Path(out)
+    try:
+        for path in (folder, *folder.parents):
+            if path.exists():
+                if not path.is_dir():
+                    raise ConfigError(f"the run folder {folder} cannot be made: {path} is a file; choose another "
+                                      "run folder (out)", fields=("out",))
+                break
+    except (ValueError, OSError) as error:  # a NUL byte, a name too long
+        raise ConfigError(f"the run folder {str(out)!r} is not a usable path ({error}); choose another run "
+                          "folder (out)", fields=("out",)) from None
+    last = folder / "last.pt"
+    if resume and not last.exists():
+        raise ConfigError(f"nothing to resume: {last} does not exist; give the folder of an earlier run (out), "
+                          "or leave out resume to start a new run", fields=("resume", "out"))
+    if not resume and last.exists():
+        raise ConfigError(
+            f"{folder} already holds a run (last.pt at step {load_checkpoint(last)['step']}); "
+            "resume it (resume) or choose another run folder (out)", fields=("resume", "out"),
+        )
+
+
 def learning_rate(config: TrainConfig, step: int, total: int | None) -> float:
     """The schedule: linear warm-up, then cosine to zero over ``total``, halving, or constant."""
     if config.warmup and step < config.warmup:
@@ -160,9 +185,11 @@ def train(
         tasks: the ``(train, val)`` task families to use instead of loading ``config.dataset``.
 
     Raises:
+        ConfigError: ``resume`` without ``out/last.pt``, or ``out/last.pt`` without ``resume``.
         TrainingDivergedError: the loss became NaN or infinite; ``last.pt`` then holds the
             last finite state.
     """
+    check_run_folder(config.out, resume)
     if config.threads:
         torch.set_num_threads(config.threads)
     ranks, device = distributed.setup(resolve_device(config.device))
@@ -183,13 +210,8 @@ def train(
     optimizer = torch.optim.Adam(learner.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     run = _Run(config, learner, command or sys.argv, ranks)
     last, best = run.folder / "last.pt", run.folder / "best.pt"
-    if resume and last.exists():
+    if resume:
         run.restore(load_checkpoint(last, map_location=device), optimizer, stream)
-    elif last.exists():
-        raise ConfigError(
-            f"{run.folder} already holds a run (last.pt at step {load_checkpoint(last)['step']}); "
-            "resume it (resume) or choose another run folder (out)", fields=("resume", "out"),
-        )
     main = ranks.is_main
     if main:
         run.folder.mkdir(parents=True, exist_ok=True)

@@ -45,5 +45,5 @@ def test_unreadable_image_names_the_file(tmp_path):
 
 
 def test_bad_preprocess_values_are_rejected():
-    with pytest.raises(ConfigError, match="channels must be 1 or 3"):
+    with pytest.raises(ConfigError, match=r"preprocess.channels must be one of \[1, 3\], got 2"):
         Preprocess(channels=2)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from metalab.algorithms.base import MetaLearner, MetaLoss
-from metalab.checks import check_choice, check_int, check_positive
+from metalab.checks import SEED_MAX, option, validate
 from metalab.models.optimizees import OPTIMIZEES
 from metalab.optim import CoordinateLSTM, learned
 from metalab.tasks.episode import Episode
@@ -48,34 +48,24 @@ class L2OConfig:
         init_seed: seeds the optimizee's initialisation, with the task's data.
     """
 
-    optimizee: str = "linear"
-    in_channels: int = 10
-    hidden: int = 20
-    outputs: int = 1
-    loss: str = "sum_squares"
-    lstm_hidden: int = 20
-    lstm_layers: int = 2
-    k: float = 10.0
-    output_scale: float = 0.1
-    unroll: int = 100
-    truncation: int = 20
-    eval_unroll: int | None = None
-    batch_size: int | None = None
+    optimizee: str = option("linear", choices=OPTIMIZEES)
+    in_channels: int = option(10, minimum=1)
+    hidden: int = option(20, minimum=1)
+    outputs: int = option(1, minimum=1)
+    loss: str = option("sum_squares", choices=LOSSES)
+    lstm_hidden: int = option(20, minimum=1)
+    lstm_layers: int = option(2, minimum=1)
+    k: float = option(10.0, above=0)
+    output_scale: float = option(0.1, above=0)
+    unroll: int = option(100, minimum=1)
+    truncation: int = option(20, minimum=1)
+    eval_unroll: int | None = option(None, minimum=1, meaning=" (None: as unroll)")
+    batch_size: int | None = option(None, minimum=1, meaning=" (None: the whole support set)")
     second_order: bool = False
-    init_seed: int = 0
+    init_seed: int = option(0, minimum=0, maximum=SEED_MAX)
 
     def __post_init__(self) -> None:
-        check_choice("optimizee", self.optimizee, OPTIMIZEES)
-        check_choice("loss", self.loss, LOSSES)
-        for name in ("in_channels", "hidden", "outputs", "lstm_hidden", "lstm_layers", "unroll", "truncation"):
-            check_int(name, getattr(self, name), 1)
-        if self.eval_unroll is not None:
-            check_int("eval_unroll", self.eval_unroll, 1, " or None (as unroll)")
-        if self.batch_size is not None:
-            check_int("batch_size", self.batch_size, 1, " or None (the whole support set)")
-        check_positive("k", self.k)
-        check_positive("output_scale", self.output_scale)
-        check_int("init_seed", self.init_seed, 0)
+        validate(self)
 
 
 class TrainedOptimizee:

@@ -25,9 +25,9 @@ from torch.func import functional_call
 
 from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.algorithms.gradient._parallel import default_workers, parallel_mean_loss
-from metalab.checks import check_choice, check_int, check_positive
+from metalab.checks import fail, option, validate
 from metalab.errors import ConfigError
-from metalab.models.backbones import VECTOR_BACKBONES, WithHead, build_encoder, check_backbone, input_shape
+from metalab.models.backbones import BACKBONES, REGISTER_HINT, VECTOR_BACKBONES, WithHead, build_encoder, input_shape
 from metalab.optim import Params, UpdateRule, inner_loop, sgd
 from metalab.tasks.episode import Episode
 from metalab.tasks.losses import LOSSES
@@ -55,27 +55,22 @@ class MAMLConfig:
             sets it: ``cross_entropy`` or ``mse``).
     """
 
-    backbone: str = "conv4"
-    in_channels: int = 1
-    image_size: int = 28
-    hidden: int = 64
-    outputs: int = 5
-    inner_steps: int = 1
-    inner_lr: float = 0.4
-    eval_inner_steps: int | None = 10
+    backbone: str = option("conv4", choices=BACKBONES, meaning=REGISTER_HINT)
+    in_channels: int = option(1, minimum=1)
+    image_size: int = option(28, minimum=1)
+    hidden: int = option(64, minimum=1)
+    outputs: int = option(5, minimum=1)
+    inner_steps: int = option(1, minimum=1)
+    inner_lr: float = option(0.4, above=0)
+    eval_inner_steps: int | None = option(10, minimum=1, meaning=" (None: as inner_steps)")
     first_order: bool = False
-    loss: str = "cross_entropy"
+    loss: str = option("cross_entropy", choices=LOSSES)
 
     def __post_init__(self) -> None:
-        check_backbone(self.backbone)
-        for name in ("in_channels", "hidden", "outputs", "inner_steps"):
-            check_int(name, getattr(self, name), 1)
-        if self.eval_inner_steps is not None:
-            check_int("eval_inner_steps", self.eval_inner_steps, 1, " or None (as inner_steps)")
-        check_positive("inner_lr", self.inner_lr)
-        if self.backbone not in VECTOR_BACKBONES:
-            check_int("image_size", self.image_size, 16, f" for the {self.backbone} backbone")
-        check_choice("loss", self.loss, LOSSES)
+        validate(self)
+        if self.backbone not in VECTOR_BACKBONES and self.image_size < 16:
+            fail(f"image_size must be an integer >= 16 for the {self.backbone} backbone, got {self.image_size!r}",
+                 "image_size")
 
 
 def build_model(config: MAMLConfig) -> nn.Module:

@@ -30,8 +30,7 @@ import torch
 
 from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.algorithms.gradient.maml import MAML
-from metalab.checks import check_choice, check_int, check_positive
-from metalab.errors import ConfigError
+from metalab.checks import option, validate
 from metalab.models.policies import GaussianMLP
 from metalab.optim import Params, inner_loop
 from metalab.optim.policy_gradient import advantages, masked_task_mean, ratio_surrogate, reinforce_surrogate
@@ -67,37 +66,26 @@ class MAMLRLConfig:
             states (Schulman et al. 2015 estimate it on a subsample too).
     """
 
-    env: str = "navigation2d"
-    hidden: int = 100
-    layers: int = 2
-    init_std: float = 1.0
-    inner_steps: int = 1
-    inner_lr: float = 0.1
-    eval_inner_steps: int | None = 3
+    env: str = option("navigation2d", choices=ENVIRONMENTS)
+    hidden: int = option(100, minimum=1)
+    layers: int = option(2, minimum=1)
+    init_std: float = option(1.0, above=0)
+    inner_steps: int = option(1, minimum=1)
+    inner_lr: float = option(0.1, above=0)
+    eval_inner_steps: int | None = option(3, minimum=0, meaning=" (None: as inner_steps)")
     first_order: bool = False
-    discount: float = 0.99
+    discount: float = option(0.99, above=0, maximum=1)
     center_advantages: bool = True
-    outer: str = "trpo"
-    max_kl: float = 0.01
-    cg_iters: int = 10
-    cg_damping: float = 1e-5
-    backtracks: int = 15
-    curvature: str = "adapted"
-    fisher_stride: int = 4
+    outer: str = option("trpo", choices=OUTER_UPDATES)
+    max_kl: float = option(0.01, above=0)
+    cg_iters: int = option(10, minimum=1)
+    cg_damping: float = option(1e-5, above=0)
+    backtracks: int = option(15, minimum=1)
+    curvature: str = option("adapted", choices=("adapted", "exact"))
+    fisher_stride: int = option(4, minimum=1)
 
     def __post_init__(self) -> None:
-        check_choice("env", self.env, ENVIRONMENTS)
-        check_choice("outer", self.outer, OUTER_UPDATES)
-        check_choice("curvature", self.curvature, ("adapted", "exact"))
-        for name in ("hidden", "layers", "inner_steps", "cg_iters", "backtracks", "fisher_stride"):
-            check_int(name, getattr(self, name), 1)
-        if self.eval_inner_steps is not None:
-            check_int("eval_inner_steps", self.eval_inner_steps, 0, " or None (as inner_steps)")
-        for name in ("init_std", "inner_lr", "max_kl"):
-            check_positive(name, getattr(self, name))
-        check_positive("cg_damping", self.cg_damping)
-        if not isinstance(self.discount, (int, float)) or not 0 < self.discount <= 1:
-            raise ConfigError(f"discount must be in (0, 1], got {self.discount!r}", fields=("discount",))
+        validate(self)
 
 
 class _Sampler:

@@ -16,8 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 from metalab.algorithms.gradient.maml import MAML, MAMLConfig
-from metalab.checks import check_int, check_positive
-from metalab.errors import ConfigError
+from metalab.checks import option
 from metalab.optim import MetaLSTMNet, UpdateRule, meta_lstm
 
 
@@ -34,21 +33,11 @@ class MetaLSTMConfig(MAMLConfig):
     """
 
     inner_steps: int = 5
-    inner_lr: float = 0.4
+    inner_lr: float = option(0.4, minimum=0.01, maximum=0.99, meaning=" (the rule's starting input gate, a sigmoid value)")
     eval_inner_steps: int | None = None
     first_order: bool = True
-    lstm_hidden: int = 20
-    forget_bias: float = 6.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_int("lstm_hidden", self.lstm_hidden, 1)
-        check_positive("forget_bias", self.forget_bias)
-        if not self.inner_lr < 1:
-            raise ConfigError(
-                f"inner_lr is the LSTM rule's starting input gate, a sigmoid value in (0, 1); got {self.inner_lr}: "
-                "pass a value such as 0.4", fields=("inner_lr",),
-            )
+    lstm_hidden: int = option(20, minimum=1)
+    forget_bias: float = option(6.0, above=0)
 
 
 class MetaLSTM(MAML):

@@ -25,7 +25,7 @@ from torch.func import functional_call
 
 from metalab.algorithms.base import MetaLoss
 from metalab.algorithms.gradient.maml import MAML, MAMLConfig
-from metalab.errors import ConfigError
+from metalab.checks import fail, option
 from metalab.tasks.episode import Episode
 
 REGULARIZERS = ("entropy", "theil")
@@ -35,18 +35,14 @@ REGULARIZERS = ("entropy", "theil")
 class TAMLConfig(MAMLConfig):
     """:class:`MAMLConfig` plus ``regularizer`` (``entropy`` or ``theil``) and its ``weight``."""
 
-    regularizer: str = "entropy"
-    weight: float = 0.1
+    regularizer: str = option("entropy", choices=REGULARIZERS)
+    weight: float = option(0.1, minimum=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.regularizer not in REGULARIZERS:
-            raise ConfigError(f"regularizer must be one of {REGULARIZERS}, got {self.regularizer!r}")
-        if not self.weight >= 0:
-            raise ConfigError(f"weight must be >= 0, got {self.weight!r}", fields=("weight",))
         if self.regularizer == "entropy" and self.loss != "cross_entropy":
-            raise ConfigError("TAML's entropy regularizer needs class labels (loss=cross_entropy); set "
-                              "regularizer=theil for regression", fields=("regularizer",))
+            fail("TAML's entropy regularizer needs class labels (loss=cross_entropy); set "
+                 "regularizer=theil for regression", "regularizer")
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalab.algorithms.base import MetaLearner, MetaLoss
-from metalab.checks import check_int, check_positive
+from metalab.checks import fail, option, validate
 from metalab.errors import ConfigError
 from metalab.tasks.episode import Episode
 
@@ -58,32 +58,23 @@ class MANNConfig:
             (NTM-style models stall or go NaN without it); 0 disables.
     """
 
-    outputs: int = 5
-    in_channels: int = 1
-    side: int = 20
-    hidden: int = 200
-    slots: int = 128
-    width: int = 40
-    heads: int = 4
-    gamma: float = 0.95
+    outputs: int = option(5, minimum=2)
+    in_channels: int = option(1, minimum=1)
+    side: int = option(20, minimum=2)
+    hidden: int = option(200, minimum=1)
+    slots: int = option(128, minimum=1)
+    width: int = option(40, minimum=1)
+    heads: int = option(4, minimum=1)
+    gamma: float = option(0.95, minimum=0, maximum=1, meaning=" (usage decay)")
     memory: bool = True
     key_strength: bool = False
-    grad_clip: float = 10.0
+    grad_clip: float = option(10.0, minimum=0, meaning=" (0: no clamp)")
 
     def __post_init__(self) -> None:
-        for name, minimum in (("outputs", 2), ("in_channels", 1), ("side", 2), ("hidden", 1), ("slots", 1),
-                              ("width", 1), ("heads", 1)):
-            check_int(name, getattr(self, name), minimum)
+        validate(self)
         if self.heads > self.slots:
-            raise ConfigError(f"heads ({self.heads}) must not exceed slots ({self.slots}): each read head's "
-                              "least-used write needs a slot of its own", fields=("heads", "slots"))
-        if not isinstance(self.gamma, (int, float)) or not 0.0 <= self.gamma <= 1.0:
-            raise ConfigError(f"gamma (usage decay) must be in [0, 1], got {self.gamma!r}", fields=("gamma",))
-        for name in ("memory", "key_strength"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}", fields=(name,))
-        if self.grad_clip:
-            check_positive("grad_clip", self.grad_clip)
+            fail(f"heads ({self.heads}) must not exceed slots ({self.slots}): each read head's "
+                 "least-used write needs a slot of its own", "heads", "slots")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from metalab.algorithms.base import BatchedMetaLearner
-from metalab.checks import check_int
+from metalab.checks import option, validate
 from metalab.errors import ConfigError
-from metalab.models.backbones import build_encoder, check_backbone
+from metalab.models.backbones import BACKBONES, REGISTER_HINT, build_encoder
 from metalab.tasks.episode import Episode
 
 
@@ -27,16 +27,13 @@ class EncoderConfig:
             the CPU (batch norm then normalises each chunk: "ghost" batch norm). 0 = all.
     """
 
-    backbone: str = "conv4"
-    in_channels: int = 1
-    hidden: int = 64
-    chunk: int = 80
+    backbone: str = option("conv4", choices=BACKBONES, meaning=REGISTER_HINT)
+    in_channels: int = option(1, minimum=1)
+    hidden: int = option(64, minimum=1)
+    chunk: int = option(80, minimum=0, meaning=" (0: all at once)")
 
     def __post_init__(self) -> None:
-        check_backbone(self.backbone)
-        check_int("in_channels", self.in_channels, 1)
-        check_int("hidden", self.hidden, 1)
-        check_int("chunk", self.chunk, 0, " (0: all at once)")
+        validate(self)
 
 
 class EncoderLearner(BatchedMetaLearner):

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalab.algorithms.metric._common import EncoderConfig, EncoderLearner, check_image_size, class_logsumexp, encode_episode
-from metalab.checks import check_int, check_positive
+from metalab.checks import option
 from metalab.models.backbones import feature_size
 from metalab.tasks.episode import Episode
 
@@ -46,16 +46,10 @@ class MatchingConfig(EncoderConfig):
             embeddings have cosines in [0, 1], so at 1 the attention stays flat (not in the paper).
     """
 
-    image_size: int = 28
+    image_size: int = option(28, minimum=1)
     fce: bool = False
-    fce_steps: int = 5
-    scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_int("image_size", self.image_size, 1)
-        check_int("fce_steps", self.fce_steps, 1)
-        check_positive("scale", self.scale)
+    fce_steps: int = option(5, minimum=1)
+    scale: float = option(1.0, above=0)
 
 
 def cosine_attention(queries: torch.Tensor, support: torch.Tensor, scale: float = 1.0) -> torch.Tensor:

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalab.algorithms.metric._common import EncoderConfig, EncoderLearner, check_image_size, encode_episode
-from metalab.checks import check_choice, check_int
+from metalab.checks import option
 from metalab.models.conv4 import conv_block
 from metalab.tasks.episode import Episode
 
@@ -51,15 +51,9 @@ class RelationConfig(EncoderConfig):
     """
 
     backbone: str = "conv4-maps"
-    image_size: int = 28
-    relation_hidden: int = 8
-    shot_pool: str = "mean"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("shot_pool", self.shot_pool, ("mean", "sum"))
-        check_int("image_size", self.image_size, 16, " (four pooling steps)")
-        check_int("relation_hidden", self.relation_hidden, 1)
+    image_size: int = option(28, minimum=16, meaning=" (four pooling steps)")
+    relation_hidden: int = option(8, minimum=1)
+    shot_pool: str = option("mean", choices=("mean", "sum"))
 
 
 class RelationModule(nn.Module):

@@ -37,7 +37,7 @@ from metalab.algorithms.metric._common import (
     encode_episode,
     shots_per_class,
 )
-from metalab.checks import check_int
+from metalab.checks import option
 from metalab.models.backbones import feature_size
 from metalab.tasks.episode import Episode
 
@@ -47,11 +47,7 @@ class SiameseConfig(EncoderConfig):
     """Hyperparameters of :class:`Siamese`: its encoder's (:class:`EncoderConfig`) and
     ``image_size``, the input height and width (sets the distance layer's width)."""
 
-    image_size: int = 28
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_int("image_size", self.image_size, 1)
+    image_size: int = option(28, minimum=1)
 
 
 def pair_logits(head: nn.Linear, queries: torch.Tensor, support: torch.Tensor) -> torch.Tensor:

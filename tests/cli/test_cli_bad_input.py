@@ -1,0 +1,140 @@
+"""Each class of bad input the README's "Bad input" section lists: one ``metalab: error:`` line
+naming the field, the value and the fix, exit code 2, no traceback, nothing trained."""
+
+from unittest import mock
+
+import pytest
+
+from metalab.cli import main
+from metalab.errors import ConfigError
+
+
+@pytest.fixture
+def no_training():
+    """Training must not start: every one of these is refused before."""
+    with mock.patch("metalab.training.loop.train", side_effect=AssertionError("training started")) as train:
+        yield train
+
+
+def _error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("metalab: error: ") and "Traceback" not in err, err
+    return err
+
+
+def _train(tmp_path, *extra):
+    return ["train", "--steps", "1", "--out", str(tmp_path / "run"), "--no-progress", *extra]
+
+
+@pytest.mark.parametrize(("extra", "message", "hint"), [
+    (["--algorithm", "protnet"], "algorithm must be one of [", "got 'protnet'; did you mean 'protonet'?"),
+    (["--algorithm", "maml", "--set", "inner_lr=abc"], "inner_lr must be a positive number, got 'abc'",
+     "inner_lr is --set inner_lr=VALUE"),
+    (["--algorithm", "maml", "--set", "inner_steps=0"], "inner_steps must be an integer >= 1, got 0",
+     "inner_steps is --set inner_steps=VALUE"),
+    (["--set", "hiden=8"], "protonet has no hyperparameter(s) ['hiden']; known: ['backbone', 'chunk', 'hidden',",
+     ""),
+    (["--set", "hidden"], "--set takes KEY=VALUE", ""),
+    (["--lr", "0"], "lr must be a positive number, got 0.0", "lr is --lr"),
+    (["--ways", "1"], "ways must be an integer >= 2, got 1", "ways is --ways"),
+    (["--device", "gpu"], "device must be auto, cpu, cuda or cuda:N, got 'gpu'", "device is --device"),
+    (["--schedule", "linear"], "schedule must be one of ['constant', 'cosine', 'step'], got 'linear'",
+     "schedule is --schedule"),
+    (["--budget", "10m"], "give exactly one of steps (a number of meta-updates) and budget", "steps is --steps"),
+])
+def test_a_bad_training_value_names_the_field_the_value_and_the_flag(tmp_path, capsys, no_training, extra, message, hint):
+    err = _error(capsys, _train(tmp_path, *extra))
+    assert message in err and hint in err
+
+
+def test_an_unknown_dataset_names_the_known_ones(tmp_path, capsys):
+    err = _error(capsys, _train(tmp_path, "--dataset", "omniglott"))
+    assert "unknown dataset 'omniglott': expected one of [" in err and "dataset is --dataset" in err
+
+
+def test_a_value_of_the_wrong_type_for_a_flag_is_a_usage_error(tmp_path, capsys, no_training):
+    for extra, message in ((["--ways", "five"], "argument --ways: invalid int value: 'five'"),
+                           (["--budget", "10x"], "argument --budget: cannot read the duration '10x'"),
+                           (["--vmap", "maybe"], "argument --vmap: expected true or false, got 'maybe'")):
+        with pytest.raises(SystemExit) as stop:
+            main(_train(tmp_path, *extra))
+        assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_an_existing_file_as_the_run_folder_is_refused(tmp_path, capsys, no_training):
+    (tmp_path / "run").write_text("not a folder")
+    err = _error(capsys, _train(tmp_path))
+    assert f"the run folder {tmp_path / 'run'} cannot be made: {tmp_path / 'run'} is a file" in err
+    assert "on the command line, out is --out" in err
+    (tmp_path / "run").unlink()
+    (tmp_path / "file").write_text("")
+    assert "is a file" in _error(capsys, ["train", "--steps", "1", "--out", str(tmp_path / "file" / "run")])
+
+
+def test_resume_without_a_run_says_so_and_starts_nothing(tmp_path, capsys, no_training):
+    err = _error(capsys, ["train", "--out", str(tmp_path / "x"), "--resume", "--no-progress"])
+    assert f"nothing to resume: {tmp_path / 'x' / 'last.pt'} does not exist" in err
+    assert "on the command line, resume is --resume; out is --out" in err
+    assert not (tmp_path / "x").exists() and not no_training.called
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "does not exist"),
+    ("ways: [unclosed", "is not valid YAML"),
+    ("- a list", "must hold a mapping of option: value"),
+    ("wayz: 5", "unknown training option(s) ['wayz']; known: ['algorithm',"),
+    ("lr: fast", "lr must be a positive number, got 'fast'"),
+    ("learner: {hidden: -1}", "hidden must be an integer >= 1, got -1"),
+    ("preprocess: {size: 2}", "preprocess.size must be an integer in [4, 1024], got 2"),
+])
+def test_a_bad_config_file_names_the_file_or_the_option(tmp_path, capsys, no_training, text, message):
+    path = tmp_path / "c.yaml"
+    if text is not None:
+        path.write_text(text)
+    assert message in _error(capsys, _train(tmp_path, "--config", str(path)))
+
+
+def test_a_folder_as_the_config_file_is_refused(tmp_path, capsys, no_training):
+    assert f"cannot read the config file {tmp_path}" in _error(capsys, _train(tmp_path, "--config", str(tmp_path)))
+
+
+def test_a_bad_evaluation_value_is_refused_before_the_checkpoint_is_read(tmp_path, capsys):
+    err = _error(capsys, ["eval", str(tmp_path / "no-run"), "--shots", "1", "--batch", "0"])
+    assert "batch must be an integer >= 1, got 0" in err and "batch is --batch" in err
+
+
+def test_a_missing_metabase_file_is_named_with_the_fix(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("a,y\n1,0\n2,1\n")
+    err = _error(capsys, ["automl", "fit", str(tmp_path / "d.csv"), "--target", "y", "--out", str(tmp_path / "m"),
+                          "--metabase", str(tmp_path / "missing.db")])
+    assert f"no such metabase file: '{tmp_path / 'missing.db'}'" in err
+    assert "--metabase default" in err and "--metabase none" in err and "metabase is --metabase" in err
+    assert "sqlalchemy" not in err.lower()
+
+
+def test_debug_flag_and_environment_show_the_traceback(tmp_path, capsys, monkeypatch, no_training):
+    for argv in (["--debug", *_train(tmp_path, "--lr", "0")], [*_train(tmp_path, "--lr", "0"), "--debug"]):
+        with pytest.raises(ConfigError, match="lr must be a positive number"):
+            main(argv)
+    monkeypatch.setenv("METALAB_DEBUG", "1")
+    with pytest.raises(ConfigError, match="lr must be a positive number"):
+        main(_train(tmp_path, "--lr", "0"))
+
+
+def test_an_unexpected_exception_is_reported_as_a_bug_with_how_to_see_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("metalab.training.loop.train", mock.Mock(side_effect=TypeError("boom")))
+    assert main(_train(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("metalab: internal error: TypeError: boom") and "Traceback" not in err
+    assert "rerun with --debug (or METALAB_DEBUG=1)" in err
+
+
+def test_resume_that_changes_a_stored_setting_is_refused(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--algorithm", "maml", "--dataset", "sinusoid", "--steps", "1", "--val-every", "1",
+                 "--val-episodes", "1", "--out", run, "--no-progress"]) == 0
+    capsys.readouterr()
+    with mock.patch("metalab.training.loop.train", side_effect=AssertionError("training started")):
+        err = _error(capsys, ["train", "--out", run, "--resume", "--lr", "0.5", "--no-progress"])
+    assert f"--resume continues {run} with its stored configuration; it cannot change ['--lr']" in err
