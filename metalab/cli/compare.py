@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from metalab.cli.evaluate import add_task_arguments, check_task_arguments
 from metalab.errors import ConfigError
 
 
@@ -18,19 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                                    description=__doc__)
     parser.add_argument("runs", nargs="+", metavar="RUN",
                         help="two or more run folders (their best.pt) or checkpoints")
-    parser.add_argument("--ways", type=int,
-                        help="classes per task (default: the runs' common ways; families with classes)")
-    parser.add_argument("--shots", type=int, required=True)
-    parser.add_argument("--queries", type=int, default=15, help="queries (per class) (default 15)")
-    parser.add_argument("--episodes", type=int, default=600, help="fixed tasks (default 600)")
-    parser.add_argument("--split", default="test", choices=("train", "val", "test"),
-                        help="part of the task family to draw tasks from (default test)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fixed tasks (default 0)")
-    parser.add_argument("--data", help="data folder (default: each run's, $METALAB_DATA, the cache)")
-    parser.add_argument("--batch", type=int, default=8, help="tasks per forward pass")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_task_arguments(parser, "the runs' common ways")
     parser.set_defaults(func=run)
     return parser
 
@@ -52,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from metalab.training.allocator import tune_allocator
     from metalab.training.loop import resolve_device
 
+    check_task_arguments(args)
     if len(args.runs) < 2:
         raise ConfigError(f"compare needs at least two runs, got {len(args.runs)}: give RUN_A RUN_B [...] "
                           "(a run twice compares it with itself)")

@@ -35,21 +35,32 @@ class EvalOptions:
         validate(self)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("eval", help="evaluate a trained run on fixed tasks", description=__doc__)
-    parser.add_argument("run", help="run folder (its best.pt) or a checkpoint file")
-    parser.add_argument("--ways", type=int, help="classes per task (default: the run's; families with classes)")
+def add_task_arguments(parser: argparse.ArgumentParser, whose: str) -> None:
+    """The fixed tasks' flags (shape, count, seed, data) and how to compute, shared by
+    ``eval`` and ``compare``; :class:`EvalOptions` checks their numbers."""
+    parser.add_argument("--ways", type=int, help=f"classes per task (default: {whose}; families with classes)")
     parser.add_argument("--shots", type=int, required=True)
     parser.add_argument("--queries", type=int, default=15, help="queries (per class) (default 15)")
     parser.add_argument("--episodes", type=int, default=600, help="fixed tasks (default 600)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"),
-                        help="part of the run's task family to draw tasks from (default test)")
+                        help="part of the task family to draw tasks from (default test)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fixed tasks (default 0)")
-    parser.add_argument("--data", help="data folder (default: the run's, $METALAB_DATA, the cache)")
+    parser.add_argument("--data", help=f"data folder (default: {whose}, $METALAB_DATA, the cache)")
     parser.add_argument("--batch", type=int, default=8, help="tasks per forward pass")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def check_task_arguments(args: argparse.Namespace) -> None:
+    """Check the numbers of :func:`add_task_arguments` before any checkpoint is read."""
+    EvalOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(EvalOptions)})
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("eval", help="evaluate a trained run on fixed tasks", description=__doc__)
+    parser.add_argument("run", help="run folder (its best.pt) or a checkpoint file")
+    add_task_arguments(parser, "the run's")
     parser.add_argument("--plot", metavar="PNG", help="plot adapted models on the first fixed tasks (where the "
                         "task family can, e.g. sinusoid)")
     parser.set_defaults(func=run)
@@ -77,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from metalab.training.allocator import tune_allocator
     from metalab.training.loop import resolve_device
 
-    EvalOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(EvalOptions)})
+    check_task_arguments(args)
     tune_allocator()
 
     if args.threads:
