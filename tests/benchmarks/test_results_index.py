@@ -19,7 +19,7 @@ from results_index import INDEX, build, mismatches  # noqa: E402
 from metalab.evaluation.paper import paper_figure  # noqa: E402
 
 RESULTS = ROOT / "results"
-AREAS = {"omniglot", "sinusoid", "speed", "automl", "l2o"}
+AREAS = {"omniglot", "sinusoid", "speed", "automl", "l2o", "rl"}
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +67,12 @@ def test_paper_figures_in_the_index_are_the_cited_tables_figures(index):
             assert re.search(r"(et al\.|& \w+) \d{4}", entry["paper"]["source"]), entry["id"]  # a cited paper
 
 
-def test_results_top_level_holds_only_the_areas_an_index_and_a_readme():
+def test_results_top_level_holds_only_the_areas_an_index_a_readme_and_the_page_screenshot():
     entries = {p.name for p in RESULTS.iterdir()}
-    assert len(entries) <= 8
     assert AREAS <= entries and {"index.json", "README.md"} <= entries
-    assert all((RESULTS / name).is_dir() for name in entries - {"index.json", "README.md"} - {
-        n for n in entries if n.endswith(".png")})
+    assert entries - {"index.json", "README.md", "report_screenshot.png"} == {
+        name for name in entries if (RESULTS / name).is_dir()}
+    assert len(entries) <= 12
 
 
 def _experiments() -> list[Path]:
