@@ -86,11 +86,30 @@ def read_index(results: Path) -> list[dict[str, Any]]:
         entries = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise DataError(f"{path} is not valid JSON ({error})") from error
-    if isinstance(entries, dict) and isinstance(entries.get("entries"), list):
-        entries = entries["entries"]
+    if isinstance(entries, dict):
+        entries = entries.get("figures", entries.get("entries"))
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise DataError(f"{path} must be a list of objects with keys {', '.join(INDEX_COLUMNS)}")
-    return entries
+        raise DataError(f"{path} must be a list (or an object whose \"figures\" is a list) of objects with keys "
+                        f"{', '.join(INDEX_COLUMNS)}")
+    return [_normalised(entry) for entry in entries]
+
+
+def _normalised(entry: dict[str, Any]) -> dict[str, Any]:
+    """An index entry in the page's columns. The index that ``benchmarks/results_index.py``
+    writes names a figure ``what``, its interval ``ci95``, its raw files ``sources`` (paths from
+    the project root), its experiment ``area/experiment`` and its paper figure ``{value, source}``."""
+    area = str(entry.get("area", ""))
+    experiment = str(entry.get("experiment", ""))
+    if area and experiment.startswith(area + "/"):
+        experiment = experiment[len(area) + 1:]
+    source = entry.get("source") or next(iter(entry.get("sources") or []), None)
+    if isinstance(source, str) and source.startswith("results/"):
+        source = source[len("results/"):]
+    paper = entry.get("paper")
+    if isinstance(paper, dict):
+        paper = f"{paper.get('value')} ({paper.get('source')})"
+    return {**entry, "area": area, "experiment": experiment, "name": entry.get("name", entry.get("what")),
+            "ci": entry.get("ci", entry.get("ci95")), "paper": paper, "source": source}
 
 
 def _markdown(text: str) -> str:

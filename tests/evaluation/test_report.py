@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -12,7 +13,7 @@ from PIL import Image
 
 from metalab.cli import main
 from metalab.errors import DataError
-from metalab.evaluation.report import find_chromium, render_site
+from metalab.evaluation.report import find_chromium, read_index, render_site
 
 PROTONET_README = """# ProtoNet on Omniglot
 
@@ -213,7 +214,7 @@ def test_bad_results_are_clear_errors(results, tmp_path):
     with pytest.raises(DataError, match="results folder .* not found"):
         render_site(tmp_path / "missing", tmp_path / "site")
     (results / "index.json").write_text('{"value": 1}')
-    with pytest.raises(DataError, match="must be a list of objects with keys area, experiment"):
+    with pytest.raises(DataError, match=r"must be a list \(or an object whose \"figures\" is a list\) of objects with keys area, experiment"):
         render_site(results, tmp_path / "site")
     (results / "index.json").write_text("[")
     with pytest.raises(DataError, match="index.json is not valid JSON"):
@@ -249,3 +250,13 @@ window.addEventListener("load", () => {
         assert image.size == (1200, 2200)
         low, high = image.convert("L").getextrema()
         assert high - low > 100  # text and figures, not a blank page
+
+
+def test_the_projects_own_index_is_read_with_every_figure_named_and_sourced():
+    results = Path(__file__).resolve().parents[2] / "results"
+    entries = read_index(results)
+    assert len(entries) > 100
+    for entry in entries:
+        assert entry["name"] and entry["value"] is not None and entry["experiment"], entry
+        assert (results / entry["source"]).is_file(), entry["source"]
+        assert (results / entry["area"] / entry["experiment"]).is_dir(), entry
