@@ -133,6 +133,8 @@ def describe(kind: Any, constraint: Constraint) -> str:
             text = text.replace("a number", "a positive number").replace("an integer", "a positive integer")
         elif constraint.minimum is not None and constraint.maximum is not None:
             text += f" in [{constraint.minimum}, {constraint.maximum}]"
+        elif constraint.above is not None and constraint.maximum is not None and constraint.minimum is None:
+            text += f" in ({constraint.above}, {constraint.maximum}]"
         else:
             if constraint.above is not None:
                 text += f" > {constraint.above}"

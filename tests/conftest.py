@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 
 from metalab.data.dataset import FewShotDataset
+
+# Property tests draw the same examples on every run, so the suite passes or fails the same way
+# each time; HYPOTHESIS_PROFILE=explore draws new ones (to hunt for bad inputs, not for CI).
+settings.register_profile("reproducible", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

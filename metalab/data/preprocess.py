@@ -101,7 +101,7 @@ def read_image(path: str | Path, channels: int = 1) -> np.ndarray:
             image = image.convert("L" if channels == 1 else "RGB")
             return np.asarray(image, dtype=np.float32) / 255.0
     except FileNotFoundError:
-        raise DataError(f"image file {path} does not exist") from None
+        raise DataError(f"image file {str(path)!r} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise DataError(
             f"cannot read image {path}: {error}. Replace or remove the file "

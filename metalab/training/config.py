@@ -129,7 +129,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist", fields=("config",)) from None
+        raise ConfigError(f"config file {str(path)!r} does not exist", fields=("config",)) from None
     except (OSError, ValueError) as error:  # a folder, unreadable, not text, a NUL byte
         raise ConfigError(f"cannot read the config file {path} ({error}); give a YAML file (see configs/)",
                           fields=("config",)) from None

@@ -95,7 +95,7 @@ def test_resumed_run_equals_uninterrupted_run_with_the_same_trajectories(tmp_pat
 def test_bad_hyperparameters_are_named():
     with pytest.raises(ConfigError, match="outer must be one of"):
         build_learner("maml-rl", {"outer": "sgd"})
-    with pytest.raises(ConfigError, match=r"discount must be in \(0, 1\]"):
+    with pytest.raises(ConfigError, match=r"discount must be a number in \(0, 1\]"):
         build_learner("maml-rl", {"discount": 1.5})
     with pytest.raises(ConfigError, match="maml-rl learns rl tasks.*sinusoid"):
         train(TrainConfig(algorithm="maml-rl", dataset="sinusoid", steps=1), progress=False)
