@@ -86,6 +86,13 @@ def timings() -> dict[str, float]:
             "simulator_steps_per_meta_iteration": steps[0] / iterations}
 
 
+def return_after(result: dict, steps: int) -> tuple[float, float]:
+    """Mean return over the test goals after ``steps`` policy-gradient steps and its 95% CI,
+    from one ``metalab eval --json`` result (its ``breakdown``)."""
+    row = result["breakdown"][f"return_after_{steps}"]
+    return row["mean"], row["ci95"]
+
+
 def random_init_curve() -> dict:
     """A randomly initialised policy fine-tuned with the same policy-gradient steps."""
     from metalab.algorithms import build_learner
@@ -224,8 +231,8 @@ def main() -> None:
     speed = timings()
     state = torch.load(RUN / "last.pt", map_location="cpu", weights_only=False)
     steps, elapsed = state["step"], state["elapsed"]
-    curve = lambda result: [result["breakdown"][f"return_after_{s}"]["mean"] for s in range(4)]  # noqa: E731
-    ci = lambda result: [result["breakdown"][f"return_after_{s}"]["ci95"] for s in range(4)]  # noqa: E731
+    curve = lambda result: [return_after(result, s)[0] for s in range(4)]  # noqa: E731
+    ci = lambda result: [return_after(result, s)[1] for s in range(4)]  # noqa: E731
     rows = {"MAML-RL (metalab)": curve(evaluation), "random init + PG (metalab)": curve(baseline),
             **{k: list(v) for k, v in PAPER.items()}}
     cis = {"MAML-RL (metalab)": ci(evaluation), "random init + PG (metalab)": ci(baseline)}

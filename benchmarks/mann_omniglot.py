@@ -94,6 +94,13 @@ def score(name: str, folder: Path, learner_values: dict, args, out: Path) -> dic
     return record
 
 
+def instance_figure(results: dict, learner: str, instance: str) -> tuple[float, float]:
+    """Accuracy (%) of ``learner`` ("mann" or "lstm") on the ``instance``-th presentation of a
+    class ("1st".."10th", or "all" for every step) and its 95% CI, from ``results.json``."""
+    mean, ci = results[learner]["by_instance"][instance]
+    return mean, ci
+
+
 def figure(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -105,9 +112,7 @@ def figure(results: dict, path: Path) -> None:
     for (name, style), colour in zip((("MANN", "-"), ("LSTM", "-")), ("C0", "C1")):
         key = name.lower()
         if key in results:
-            rows = results[key]["by_instance"]
-            means = [rows[ordinal(i)][0] for i in range(1, 11)]
-            cis = [rows[ordinal(i)][1] for i in range(1, 11)]
+            means, cis = zip(*(instance_figure(results, key, ordinal(i)) for i in range(1, 11)))
             ax.errorbar(range(1, 11), means, yerr=cis, fmt="o" + style, color=colour, capsize=3, label=f"{name} (ours)")
         ax.plot(xs, [PAPER[name][i] for i in xs], "s--", color=colour, alpha=0.6, label=f"{name} (paper)")
     ax.plot(xs, [PAPER["humans"][i] for i in xs], "^:", color="grey", alpha=0.6, label="humans (paper)")

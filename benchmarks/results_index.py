@@ -3,7 +3,8 @@
 Every entry of the index names its raw files, the function here that computes it from them
 (``function`` and ``args``) and the value it reports (rounded to ``decimals``). ``check``
 recomputes every entry and lists those that differ; ``build`` writes the index from the
-list of headline figures below, so a new raw file or a changed report shows up as a diff.
+list of headline figures (``results_headlines.py``), so a new raw file or a changed report
+shows up as a diff.
 
     python benchmarks/results_index.py check            # exit status 1 on any mismatch
     python benchmarks/results_index.py build            # rewrite results/index.json
@@ -99,8 +100,60 @@ def speed_ratio(file: str, variant: str) -> dict[str, float]:
     return {"value": median(rounds["after"]) / median(rounds["before"]), "ci95": None}
 
 
+def rl_return(file: str, run: str, steps: int) -> dict[str, float]:
+    """Mean return (and 95% CI) over the test goals after ``steps`` policy-gradient steps, as
+    ``benchmarks/maml_rl_navigation.py`` reads it from the ``eval --json`` rows it saved."""
+    from maml_rl_navigation import return_after
+
+    result = json.loads((ROOT / file).read_text(encoding="utf-8"))[run]
+    mean, ci = return_after(result, steps)
+    return {"value": mean, "ci95": ci}
+
+
+def mann_instance(file: str, learner: str, instance: str) -> dict[str, float]:
+    """Accuracy (%) on the ``instance``-th presentation of a class (and its 95% CI), as
+    ``benchmarks/mann_omniglot.py`` plots it from its ``results.json``."""
+    from mann_omniglot import instance_figure
+
+    mean, ci = instance_figure(json.loads((ROOT / file).read_text(encoding="utf-8")), learner, instance)
+    return {"value": mean, "ci95": ci}
+
+
+def mann_standard(file: str, setting: str) -> dict[str, float]:
+    """MANN under the one interface on standard fixed episodes (``setting``, e.g. "5-way 1-shot"):
+    the ``metalab.evaluation.evaluate`` result ``benchmarks/mann_omniglot.py`` saved."""
+    result = json.loads((ROOT / file).read_text(encoding="utf-8"))["mann"]["standard_episodes"][setting]
+    return {"value": result["accuracy"], "ci95": result["ci95"]}
+
+
+def compare_json(file: str, run: str | None = None, pair: int | None = None) -> dict[str, float]:
+    """A ``metalab compare --json`` output: one run's mean (``run``) or one pair's mean paired
+    difference (``pair``, first minus second), each with its 95% CI."""
+    result = json.loads((ROOT / file).read_text(encoding="utf-8"))
+    if pair is not None:
+        row = result["pairs"][pair]
+        return {"value": row["difference"], "ci95": row["ci95"]}
+    row = next(r for r in result["runs"] if r["run"] == run)
+    return {"value": row[result["metric"]], "ci95": row["ci95"]}
+
+
+def learn2learn_speedup(file: str, stat: str = "ratio") -> dict[str, float]:
+    """learn2learn's seconds per MAML meta-step over metalab's: the median of the rounds'
+    ratios (``benchmarks/maml_speed_learn2learn.py``), or either side's median seconds."""
+    from statistics import median
+
+    from maml_speed_learn2learn import speedup
+
+    rounds = json.loads((ROOT / file).read_text(encoding="utf-8"))["rounds"]
+    if stat == "ratio":
+        return {"value": speedup(rounds), "ci95": None}
+    key = {"metalab": ("metalab", "seconds"), "learn2learn": ("learn2learn", "learn2learn_maml_s")}[stat]
+    return {"value": median(r[key[0]][key[1]] for r in rounds), "ci95": None}
+
+
 FUNCTIONS: dict[str, Callable[..., dict[str, float]]] = {
-    f.__name__: f for f in (eval_json, validation, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio)}
+    f.__name__: f for f in (eval_json, validation, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio,
+                            rl_return, mann_instance, mann_standard, compare_json, learn2learn_speedup)}
 
 
 def compute(entry: dict[str, Any]) -> dict[str, float]:
@@ -127,113 +180,11 @@ def mismatches(index: dict[str, Any]) -> list[str]:
     return wrong
 
 
-# ---------------------------------------------------------------- the headline figures
-
-AUTOML = "results/automl"
-PORTFOLIO_FILES = [  # the order of the portfolio experiment's report command (later rows replace earlier)
-    f"{AUTOML}/nearest_2026-12-01/logo_10s_shard0.jsonl", f"{AUTOML}/nearest_2026-12-01/logo_10s_shard1.jsonl",
-    f"{AUTOML}/explore_after_warmstart_2026-12-01/logo_30s_shard0.jsonl",
-    f"{AUTOML}/explore_after_warmstart_2026-12-01/logo_30s_shard1.jsonl",
-    *[f"{AUTOML}/portfolio_2026-12-02/logo_{part}_shard{k}.jsonl"
-      for part in ("split0_10s", "split0_30s", "split0_60s", "splits12_10s", "splits34_10s") for k in (0, 1)],
-]
-AUTOML_LABELS = {"warm": "(a) warm start (portfolio) + ensemble", "cold": "(b) cold start + ensemble",
-                 "random": "(c) random search + ensemble", "flaml": "(d) FLAML zero-shot",
-                 "sklearn": "(e) sklearn defaults"}
-
-
-def _omniglot_entries() -> list[dict[str, Any]]:
-    from metalab.evaluation.paper import paper_figure
-
-    entries = []
-    for file in sorted((ROOT / "results" / "omniglot").glob("*/eval_*.json")):
-        result = json.loads(file.read_text(encoding="utf-8"))
-        model, setting = file.parent.name, file.stem.removeprefix("eval_")
-        paper = paper_figure(result["algorithm"], "omniglot", result["ways"], result["shots"])
-        entries.append({
-            "id": f"omniglot/{model}/{setting}", "area": "omniglot", "experiment": f"omniglot/{model}",
-            "what": f"{result['algorithm']} ({model} model), {result['ways']}-way {result['shots']}-shot test "
-                    f"accuracy (%), {result['episodes']} fixed episodes",
-            "paper": {"value": paper[0], "source": paper[1]} if paper else None,
-            "function": "eval_json", "args": {"file": str(file.relative_to(ROOT)), "metric": "accuracy"},
-            "decimals": 2})
-    return entries
-
-
-def _sinusoid_entries() -> list[dict[str, Any]]:
-    from metalab.evaluation.paper import paper_figure
-
-    entries = []
-    for algorithm in ("maml", "metasgd"):
-        for shots in (5, 10, 20):
-            file = f"results/sinusoid/maml_metasgd/{algorithm}_{shots}shot.json"
-            paper = paper_figure(algorithm, "sinusoid", None, shots)
-            entries.append({
-                "id": f"sinusoid/{algorithm}/{shots}shot", "area": "sinusoid", "experiment": "sinusoid/maml_metasgd",
-                "what": f"{algorithm} {shots}-shot sinusoid query MSE, 600 fixed test tasks",
-                "paper": {"value": paper[0], "source": paper[1]} if paper else None,
-                "function": "eval_json", "args": {"file": file, "metric": "mse"}, "decimals": 3})
-            metrics = f"results/sinusoid/maml_metasgd/{algorithm}_{shots}shot_metrics.jsonl"
-            for step in (0, 2000, 4000, 6000, 8000):
-                entries.append({
-                    "id": f"sinusoid/{algorithm}/{shots}shot/validation/{step}", "area": "sinusoid",
-                    "experiment": "sinusoid/maml_metasgd",
-                    "what": f"{algorithm} {shots}-shot validation query MSE at step {step}, 200 fixed tasks",
-                    "function": "validation", "args": {"file": metrics, "step": step, "metric": "mse"},
-                    "decimals": 2})
-    return entries
-
-
-def _automl_entries() -> list[dict[str, Any]]:
-    entries = []
-    for budget in (10, 30, 60):
-        for method, label in AUTOML_LABELS.items():
-            for stat, decimals, what in (("rank", 2, "mean rank among the five"),
-                                         ("score", 4, "mean test balanced accuracy")):
-                entries.append({
-                    "id": f"automl/portfolio/{budget}s/{method}/{stat}", "area": "automl",
-                    "experiment": "automl/portfolio_2026-12-02",
-                    "what": f"{label} at {budget} s per dataset: {what}, 95 KEEL datasets "
-                            f"({'five split seeds' if budget == 10 else 'split seed 0'})",
-                    "function": "automl_method",
-                    "args": {"files": PORTFOLIO_FILES, "budget": budget, "method": method, "stat": stat},
-                    "decimals": decimals})
-        for stat, decimals in (("wins", 0), ("ties", 0), ("losses", 0), ("strict", 0), ("p", 4)):
-            entries.append({
-                "id": f"automl/portfolio/{budget}s/warm_vs_cold/{stat}", "area": "automl",
-                "experiment": "automl/portfolio_2026-12-02",
-                "what": f"(a) vs (b) at {budget} s: " + {"wins": "datasets won", "ties": "datasets tied",
-                                                         "losses": "datasets lost", "strict": "strict wins (%)",
-                                                         "p": "one-sided Wilcoxon p of (a) > (b)"}[stat],
-                "function": "automl_warm_vs_cold", "args": {"files": PORTFOLIO_FILES, "budget": budget, "stat": stat},
-                "decimals": decimals})
-    return entries
-
-
-def _other_entries() -> list[dict[str, Any]]:
-    entries = []
-    for optimizer in ("learned (LSTM)", "Adam", "NAG", "RMSprop", "SGD"):
-        for steps in (100, 200):
-            entries.append({
-                "id": f"l2o/quadratics/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
-                "experiment": "l2o/quadratics",
-                "what": f"{optimizer}: mean objective after {steps} steps, 600 held-out 10-d quadratics",
-                "function": "l2o_final", "args": {"file": "results/l2o/quadratics/curves.json",
-                                                  "optimizer": optimizer, "steps": steps},
-                "decimals": 3})
-    for variant in ("metalab_maml", "metalab_fomaml"):
-        entries.append({
-            "id": f"speed/maml_task_families/{variant}", "area": "speed", "experiment": "speed/maml_task_families",
-            "what": f"{variant} meta-step time after task families over before (median of 5 rounds)",
-            "function": "speed_ratio", "args": {"file": "results/speed/maml_task_families/speed.json",
-                                                "variant": variant},
-            "decimals": 3})
-    return entries
-
-
 def build() -> dict[str, Any]:
     """The index: every headline figure with its value recomputed now."""
-    figures = _omniglot_entries() + _sinusoid_entries() + _automl_entries() + _other_entries()
+    from results_headlines import headline_entries
+
+    figures = headline_entries()
     for entry in figures:
         got = compute(entry)
         entry["value"] = _rounded(got["value"], entry["decimals"])

@@ -1,0 +1,196 @@
+"""The headline figures of ``results/``: which raw file each comes from and which function of
+``benchmarks/results_index.py`` recomputes it (``function`` and ``args``), with what it says.
+
+``results_index.py build`` computes their values and writes ``results/index.json``; a new
+experiment's headline figures are added here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+AUTOML = "results/automl"
+PORTFOLIO_FILES = [  # the order of the portfolio experiment's report command (later rows replace earlier)
+    f"{AUTOML}/nearest_2026-12-01/logo_10s_shard0.jsonl", f"{AUTOML}/nearest_2026-12-01/logo_10s_shard1.jsonl",
+    f"{AUTOML}/explore_after_warmstart_2026-12-01/logo_30s_shard0.jsonl",
+    f"{AUTOML}/explore_after_warmstart_2026-12-01/logo_30s_shard1.jsonl",
+    *[f"{AUTOML}/portfolio_2026-12-02/logo_{part}_shard{k}.jsonl"
+      for part in ("split0_10s", "split0_30s", "split0_60s", "splits12_10s", "splits34_10s") for k in (0, 1)],
+]
+AUTOML_LABELS = {"warm": "(a) warm start (portfolio) + ensemble", "cold": "(b) cold start + ensemble",
+                 "random": "(c) random search + ensemble", "flaml": "(d) FLAML zero-shot",
+                 "sklearn": "(e) sklearn defaults"}
+
+
+def _omniglot_entries() -> list[dict[str, Any]]:
+    from metalab.evaluation.paper import paper_figure
+
+    entries = []
+    for file in sorted((ROOT / "results" / "omniglot").glob("*/eval_*.json")):
+        result = json.loads(file.read_text(encoding="utf-8"))
+        model, setting = file.parent.name, file.stem.removeprefix("eval_")
+        paper = paper_figure(result["algorithm"], "omniglot", result["ways"], result["shots"])
+        entries.append({
+            "id": f"omniglot/{model}/{setting}", "area": "omniglot", "experiment": f"omniglot/{model}",
+            "what": f"{result['algorithm']} ({model} model), {result['ways']}-way {result['shots']}-shot test "
+                    f"accuracy (%), {result['episodes']} fixed episodes",
+            "paper": {"value": paper[0], "source": paper[1]} if paper else None,
+            "function": "eval_json", "args": {"file": str(file.relative_to(ROOT)), "metric": "accuracy"},
+            "decimals": 2})
+    return entries
+
+
+def _sinusoid_entries() -> list[dict[str, Any]]:
+    from metalab.evaluation.paper import paper_figure
+
+    entries = []
+    for algorithm in ("maml", "metasgd"):
+        for shots in (5, 10, 20):
+            file = f"results/sinusoid/maml_metasgd/{algorithm}_{shots}shot.json"
+            paper = paper_figure(algorithm, "sinusoid", None, shots)
+            entries.append({
+                "id": f"sinusoid/{algorithm}/{shots}shot", "area": "sinusoid", "experiment": "sinusoid/maml_metasgd",
+                "what": f"{algorithm} {shots}-shot sinusoid query MSE, 600 fixed test tasks",
+                "paper": {"value": paper[0], "source": paper[1]} if paper else None,
+                "function": "eval_json", "args": {"file": file, "metric": "mse"}, "decimals": 3})
+            metrics = f"results/sinusoid/maml_metasgd/{algorithm}_{shots}shot_metrics.jsonl"
+            for step in (0, 2000, 4000, 6000, 8000):
+                entries.append({
+                    "id": f"sinusoid/{algorithm}/{shots}shot/validation/{step}", "area": "sinusoid",
+                    "experiment": "sinusoid/maml_metasgd",
+                    "what": f"{algorithm} {shots}-shot validation query MSE at step {step}, 200 fixed tasks",
+                    "function": "validation", "args": {"file": metrics, "step": step, "metric": "mse"},
+                    "decimals": 2})
+    return entries
+
+
+STATS = {"wins": "datasets won", "ties": "datasets tied", "losses": "datasets lost", "strict": "strict wins (%)",
+         "p": "one-sided Wilcoxon p of the first > the second"}
+
+
+def _automl_block(experiment: str, key: str, files: list[str], budgets: tuple[int, ...], what: str,
+                  methods: list[str] | None = None, pairs: tuple[str, ...] = ("warm",)) -> list[dict[str, Any]]:
+    """Mean rank and mean test balanced accuracy of each method, and each of ``pairs`` against
+    the cold start, at each budget, as ``automl_logo.py report FILES [--methods ...]`` prints them."""
+    methods_args = {"methods": methods} if methods else {}
+    labels = {**AUTOML_LABELS, "warm-explore": "(a') warm start, 10 random trials, TPE + ensemble"}
+    entries = []
+    for budget in budgets:
+        for method in methods or list(AUTOML_LABELS):
+            for stat, decimals, among in (("rank", 2, f"mean rank among the {len(methods or AUTOML_LABELS)}"),
+                                          ("score", 4, "mean test balanced accuracy")):
+                entries.append({
+                    "id": f"automl/{key}/{budget}s/{method}/{stat}", "area": "automl", "experiment": experiment,
+                    "what": f"{labels[method]} at {budget} s per dataset: {among}, {what}",
+                    "function": "automl_method",
+                    "args": {"files": files, "budget": budget, "method": method, "stat": stat, **methods_args},
+                    "decimals": decimals})
+        for warm in pairs:
+            for stat, decimals in (("wins", 0), ("ties", 0), ("losses", 0), ("strict", 0), ("p", 4)):
+                warm_args = {"warm": warm} if warm != "warm" else {}
+                entries.append({
+                    "id": f"automl/{key}/{budget}s/{warm}_vs_cold/{stat}", "area": "automl", "experiment": experiment,
+                    "what": f"{labels[warm].split(' ')[0]} vs (b) at {budget} s: {STATS[stat]}, {what}",
+                    "function": "automl_warm_vs_cold",
+                    "args": {"files": files, "budget": budget, "stat": stat, **warm_args, **methods_args},
+                    "decimals": decimals})
+    return entries
+
+
+def _automl_entries() -> list[dict[str, Any]]:
+    portfolio = [entry for budget in (10, 30, 60) for entry in _automl_block(
+        "automl/portfolio_2026-12-02", "portfolio", PORTFOLIO_FILES, (budget,),
+        f"95 KEEL datasets ({'five split seeds' if budget == 10 else 'split seed 0'})")]
+    nearest_files = [f"{AUTOML}/nearest_2026-12-01/{name}_shard{k}.jsonl"  # the report command's order
+                     for name in ("logo_10s", "logo_30s", "logo_warm_10s", "logo_warm_30s", "logo_60s") for k in (0, 1)]
+    explore_files = [f"{AUTOML}/explore_after_warmstart_2026-12-01/logo_{b}s_shard{k}.jsonl" for b in (10, 30)
+                     for k in (0, 1)]
+    svm_mlp = f"{AUTOML}/svm_mlp_2026-12-02"
+    return [
+        *portfolio,
+        *_automl_block("automl/nearest_2026-12-01", "nearest", nearest_files, (10, 30, 60),
+                       "nearest-datasets warm start, 95 KEEL datasets, split seed 0"),
+        *_automl_block("automl/superseded_base_2026-11-22", "superseded_base",
+                       [f"{AUTOML}/nearest_2026-12-01/logo_10s_shard{k}.jsonl" for k in (0, 1)], (10,),
+                       "warm start from the base of 2026-11-22, 95 KEEL datasets"),
+        *_automl_block("automl/superseded_partial_2026-11-22", "superseded_partial",
+                       [f"{AUTOML}/superseded_partial_2026-11-22/logo_10s.jsonl"], (10,),
+                       "68 KEEL datasets on a loaded core"),
+        *_automl_block("automl/explore_after_warmstart_2026-12-01", "explore_after_warmstart", explore_files,
+                       (10, 30), "95 KEEL datasets on the AMD EPYC", methods=["warm", "warm-explore", "cold"],
+                       pairs=("warm", "warm-explore")),
+        *[entry for families in ("five", "seven") for entry in _automl_block(
+            "automl/svm_mlp_2026-12-02", f"svm_mlp/{families}",
+            [f"{svm_mlp}/logo_{families}_10s_shard{k}.jsonl" for k in (0, 1)], (10,),
+            f"{families} model families, split seeds 0 and 1, 95 KEEL datasets", methods=["warm", "cold", "sklearn"])],
+    ]
+
+
+def _other_entries() -> list[dict[str, Any]]:
+    entries = []
+    for optimizer in ("learned (LSTM)", "Adam", "NAG", "RMSprop", "SGD"):
+        for steps in (100, 200):
+            entries.append({
+                "id": f"l2o/quadratics/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
+                "experiment": "l2o/quadratics",
+                "what": f"{optimizer}: mean objective after {steps} steps, 600 held-out 10-d quadratics",
+                "function": "l2o_final", "args": {"file": "results/l2o/quadratics/curves.json",
+                                                  "optimizer": optimizer, "steps": steps},
+                "decimals": 3})
+    for variant in ("metalab_maml", "metalab_fomaml"):
+        entries.append({
+            "id": f"speed/maml_task_families/{variant}", "area": "speed", "experiment": "speed/maml_task_families",
+            "what": f"{variant} meta-step time after task families over before (median of 5 rounds)",
+            "function": "speed_ratio", "args": {"file": "results/speed/maml_task_families/speed.json",
+                                                "variant": variant},
+            "decimals": 3})
+    return entries
+
+
+def _rl_mann_compare_entries() -> list[dict[str, Any]]:
+    entries = []
+    nav = "results/rl/navigation2d/evaluation.json"
+    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient")):
+        for steps in range(4):
+            entries.append({
+                "id": f"rl/navigation2d/{run}/after_{steps}", "area": "rl", "experiment": "rl/navigation2d",
+                "what": f"{label}: mean return on 2D navigation after {steps} policy-gradient steps, 100 fixed test goals",
+                "function": "rl_return", "args": {"file": nav, "run": run, "steps": steps}, "decimals": 2})
+    mann = "results/omniglot/mann/results.json"
+    for learner, label in (("mann", "MANN"), ("lstm", "LSTM baseline")):
+        for instance in ("1st", "2nd", "3rd", "4th", "5th", "10th", "all"):
+            what = "every step" if instance == "all" else f"the {instance} presentation of a class"
+            entries.append({
+                "id": f"omniglot/mann/{learner}/{instance}", "area": "omniglot", "experiment": "omniglot/mann",
+                "what": f"{label}: accuracy (%) on {what}, 5-class Omniglot sequences, 1000 fixed test sequences",
+                "function": "mann_instance", "args": {"file": mann, "learner": learner, "instance": instance},
+                "decimals": 2})
+    for setting in ("5-way 1-shot", "5-way 5-shot"):
+        entries.append({
+            "id": f"omniglot/mann/mann/{setting.replace(' ', '_')}", "area": "omniglot", "experiment": "omniglot/mann",
+            "what": f"MANN: {setting} test accuracy (%), 600 fixed standard episodes",
+            "function": "mann_standard", "args": {"file": mann, "setting": setting}, "decimals": 2})
+    compare = "results/omniglot/metalstm_vs_maml_10min/compare.json"
+    for run, label in (("runs/eq10/maml", "MAML"), ("runs/eq10/metalstm", "LSTM meta-learner (metalstm)")):
+        entries.append({
+            "id": f"omniglot/metalstm_vs_maml_10min/{run.rsplit('/', 1)[1]}", "area": "omniglot",
+            "experiment": "omniglot/metalstm_vs_maml_10min",
+            "what": f"{label} after 10 min of training: 5-way 1-shot test accuracy (%), 600 fixed episodes",
+            "function": "compare_json", "args": {"file": compare, "run": run}, "decimals": 2})
+    entries.append({
+        "id": "omniglot/metalstm_vs_maml_10min/maml_minus_metalstm", "area": "omniglot",
+        "experiment": "omniglot/metalstm_vs_maml_10min",
+        "what": "MAML minus metalstm at equal training time: mean paired accuracy difference (points), "
+                "the same 600 episodes",
+        "function": "compare_json", "args": {"file": compare, "pair": 0}, "decimals": 2})
+    return entries
+
+
+def headline_entries() -> list[dict[str, Any]]:
+    """Every headline figure, without its value (``results_index.build`` computes it)."""
+    return (_omniglot_entries() + _sinusoid_entries() + _automl_entries() + _other_entries()
+            + _rl_mann_compare_entries())
