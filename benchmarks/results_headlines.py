@@ -141,6 +141,16 @@ def _other_entries() -> list[dict[str, Any]]:
                 "function": "l2o_final", "args": {"file": "results/l2o/quadratics/curves.json",
                                                   "optimizer": optimizer, "steps": steps},
                 "decimals": 3})
+    l2l = "results/speed/maml_meta_step/vs_learn2learn.json"
+    for stat, what, decimals in (
+            ("ratio", "learn2learn's seconds per second-order MAML meta-step over metalab's (median of the "
+                      "alternating rounds' ratios)", 2),
+            ("metalab", "metalab's seconds per MAML meta-step (median of the rounds)", 3),
+            ("learn2learn", "learn2learn 0.2.0's seconds per MAML meta-step (median of the rounds)", 3)):
+        entries.append({
+            "id": f"speed/maml_meta_step/{stat}", "area": "speed", "experiment": "speed/maml_meta_step",
+            "what": f"{what}; meta-batch 32 of 5-way 1-shot tasks, Conv-4, the same malloc settings",
+            "function": "learn2learn_speedup", "args": {"file": l2l, "stat": stat}, "decimals": decimals})
     for variant in ("metalab_maml", "metalab_fomaml"):
         entries.append({
             "id": f"speed/maml_task_families/{variant}", "area": "speed", "experiment": "speed/maml_task_families",
