@@ -151,6 +151,13 @@ def _other_entries() -> list[dict[str, Any]]:
             "id": f"speed/maml_meta_step/{stat}", "area": "speed", "experiment": "speed/maml_meta_step",
             "what": f"{what}; meta-batch 32 of 5-way 1-shot tasks, Conv-4, the same malloc settings",
             "function": "learn2learn_speedup", "args": {"file": l2l, "stat": stat}, "decimals": decimals})
+    for ways, shape in ((5, "5-way 1-shot, 15 queries, meta-batch 32"), (20, "20-way 5-shot, 15 queries"),
+                        (60, "60-way 5-shot, 5 queries")):
+        entries.append({
+            "id": f"speed/sampling/{ways}way", "area": "speed", "experiment": "speed/sampling",
+            "what": f"episode sampling's share (%) of a ProtoNet training step, {shape} (medians of 20 steps)",
+            "function": "sampling_share", "args": {"file": "results/speed/sampling/sampling.json", "ways": ways},
+            "decimals": 2})
     for variant in ("metalab_maml", "metalab_fomaml"):
         entries.append({
             "id": f"speed/maml_task_families/{variant}", "area": "speed", "experiment": "speed/maml_task_families",

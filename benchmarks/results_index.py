@@ -151,9 +151,17 @@ def learn2learn_speedup(file: str, stat: str = "ratio") -> dict[str, float]:
     return {"value": median(r[key[0]][key[1]] for r in rounds), "ci95": None}
 
 
+def sampling_share(file: str, ways: int) -> dict[str, float]:
+    """Episode sampling's share (%) of a ProtoNet training step for the task shape with ``ways``,
+    the median sampling time over the median step time ``benchmarks/sampling_speed.py`` reported."""
+    row = next(r for r in json.loads((ROOT / file).read_text(encoding="utf-8"))["rows"] if r["ways"] == ways)
+    return {"value": row["sample_share_percent"], "ci95": None}
+
+
 FUNCTIONS: dict[str, Callable[..., dict[str, float]]] = {
     f.__name__: f for f in (eval_json, validation, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio,
-                            rl_return, mann_instance, mann_standard, compare_json, learn2learn_speedup)}
+                            rl_return, mann_instance, mann_standard, compare_json, learn2learn_speedup,
+                            sampling_share)}
 
 
 def compute(entry: dict[str, Any]) -> dict[str, float]:

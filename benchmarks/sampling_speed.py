@@ -1,10 +1,11 @@
 """How much of a ProtoNet training step goes to sampling and loading episodes.
 
 Usage: METALAB_DATA=../shared/data python benchmarks/sampling_speed.py [--threads 2] [--steps 30] [--json]
+       python benchmarks/sampling_speed.py --table results/speed/sampling/sampling.json
 
 Times, in one run and interleaved, (a) drawing a meta-batch from an in-memory Omniglot split
 and (b) a whole training step (sampling, meta-loss, backward, Adam) for a few task shapes, and
-prints the median of each and their ratio. Goal: sampling under 5% of a step.
+prints the median of each and their ratio (the sampling share of a step).
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--table", metavar="JSON", help="print the table of a saved --json output and stop")
     args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(open(args.table, encoding="utf-8").read())))
+        return
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     dataset = omniglot("vinyals", "train")
@@ -58,15 +63,18 @@ def main() -> None:
                      "sample_share_percent": round(100 * sample / step, 3)})
     report = {"load_seconds": round(load_seconds, 2), "threads": args.threads, "rows": rows,
               "torch": torch.__version__, "machine": platform.machine(), "python": platform.python_version()}
-    if args.json:
-        print(json.dumps(report))
-        return
-    print(f"loading and preprocessing Omniglot (32460 images): {load_seconds:.2f} s, once per process")
-    print("| ways | shots | queries | meta-batch | sampling (ms) | training step (ms) | sampling share |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['ways']} | {r['shots']} | {r['queries']} | {r['meta_batch']} | {r['sample_ms']:.2f} | "
-              f"{r['step_ms']:.0f} | {r['sample_share_percent']:.2f}% |")
+    print(json.dumps(report) if args.json else table(report))
+
+
+def table(report: dict) -> str:
+    """The markdown table of one run's report (``--json`` output)."""
+    lines = [f"loading and preprocessing Omniglot (32460 images): {report['load_seconds']:.2f} s, once per process",
+             "| ways | shots | queries | meta-batch | sampling (ms) | training step (ms) | sampling share |",
+             "|---|---|---|---|---|---|---|"]
+    for r in report["rows"]:
+        lines.append(f"| {r['ways']} | {r['shots']} | {r['queries']} | {r['meta_batch']} | {r['sample_ms']:.2f} | "
+                     f"{r['step_ms']:.0f} | {r['sample_share_percent']:.2f}% |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,6 @@ NOT_INDEXED = {
     "automl/cross_evaluation_2026-12-02": "the candidates' score matrix, an input of the portfolio runs",
     "automl/cost_aware_portfolio_2026-12-02": "compared with rows of other folders; a negative result",
     "automl/pool87_2026-12-02": "compared with rows of other folders; a negative result",
-    "speed/sampling": "a share of a step, printed by the script, no raw file",
 }
 
 
