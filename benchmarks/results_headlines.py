@@ -73,14 +73,17 @@ STATS = {"wins": "datasets won", "ties": "datasets tied", "losses": "datasets lo
 
 
 def _automl_block(experiment: str, key: str, files: list[str], budgets: tuple[int, ...], what: str,
-                  methods: list[str] | None = None, pairs: tuple[str, ...] = ("warm",)) -> list[dict[str, Any]]:
+                  methods: list[str] | None = None, pairs: tuple[str, ...] = ("warm",),
+                  listed: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Mean rank and mean test balanced accuracy of each method, and each of ``pairs`` against
-    the cold start, at each budget, as ``automl_logo.py report FILES [--methods ...]`` prints them."""
+    the cold start, at each budget, as ``automl_logo.py report FILES [--methods ...]`` prints them
+    (``listed``: the methods whose rank and score are headline figures; default all)."""
     methods_args = {"methods": methods} if methods else {}
-    labels = {**AUTOML_LABELS, "warm-explore": "(a') warm start, 10 random trials, TPE + ensemble"}
+    labels = {**AUTOML_LABELS, "warm-explore": "(a') warm start, 10 random trials, TPE + ensemble",
+              "warm-cost": "(a''') cost-aware portfolio warm start + ensemble"}
     entries = []
     for budget in budgets:
-        for method in methods or list(AUTOML_LABELS):
+        for method in listed or methods or list(AUTOML_LABELS):
             for stat, decimals, among in (("rank", 2, f"mean rank among the {len(methods or AUTOML_LABELS)}"),
                                           ("score", 4, "mean test balanced accuracy")):
                 entries.append({
@@ -110,6 +113,9 @@ def _automl_entries() -> list[dict[str, Any]]:
     explore_files = [f"{AUTOML}/explore_after_warmstart_2026-12-01/logo_{b}s_shard{k}.jsonl" for b in (10, 30)
                      for k in (0, 1)]
     svm_mlp = f"{AUTOML}/svm_mlp_2026-12-02"
+    three_splits = [f"{AUTOML}/nearest_2026-12-01/logo_10s_shard{k}.jsonl" for k in (0, 1)] + [
+        f"{AUTOML}/portfolio_2026-12-02/logo_{part}_10s_shard{k}.jsonl" for part in ("split0", "splits12") for k in (0, 1)]
+    five = ["cold", "random", "flaml", "sklearn"]
     return [
         *portfolio,
         *_automl_block("automl/nearest_2026-12-01", "nearest", nearest_files, (10, 30, 60),
@@ -127,6 +133,13 @@ def _automl_entries() -> list[dict[str, Any]]:
             "automl/svm_mlp_2026-12-02", f"svm_mlp/{families}",
             [f"{svm_mlp}/logo_{families}_10s_shard{k}.jsonl" for k in (0, 1)], (10,),
             f"{families} model families, split seeds 0 and 1, 95 KEEL datasets", methods=["warm", "cold", "sklearn"])],
+        *_automl_block("automl/cost_aware_portfolio_2026-12-02", "cost_aware_portfolio",
+                       three_splits + [f"{AUTOML}/cost_aware_portfolio_2026-12-02/logo_10s_shard{k}.jsonl" for k in (0, 1)],
+                       (10,), "split seeds 0-2, 95 KEEL datasets", methods=["warm-cost", *five], pairs=("warm-cost",),
+                       listed=("warm-cost",)),
+        *_automl_block("automl/pool87_2026-12-02", "pool87",
+                       three_splits + [f"{AUTOML}/pool87_2026-12-02/logo_10s_shard{k}.jsonl" for k in (0, 1)],
+                       (10,), "warm start from 87 candidates, split seeds 0-2, 95 KEEL datasets", listed=("warm",)),
     ]
 
 

@@ -61,8 +61,6 @@ def test_every_eval_output_under_results_is_in_the_index(index):
 # Experiment folders with no headline figure in the index, and why (every other folder has one).
 NOT_INDEXED = {
     "automl/cross_evaluation_2026-12-02": "the candidates' score matrix, an input of the portfolio runs",
-    "automl/cost_aware_portfolio_2026-12-02": "compared with rows of other folders; a negative result",
-    "automl/pool87_2026-12-02": "compared with rows of other folders; a negative result",
 }
 
 
