@@ -138,3 +138,25 @@ def test_resume_that_changes_a_stored_setting_is_refused(tmp_path, capsys):
     with mock.patch("metalab.training.loop.train", side_effect=AssertionError("training started")):
         err = _error(capsys, ["train", "--out", run, "--resume", "--lr", "0.5", "--no-progress"])
     assert f"--resume continues {run} with its stored configuration; it cannot change ['--lr']" in err
+
+
+def test_an_image_folder_over_a_size_limit_is_one_error_line_naming_the_file_and_the_variable(tmp_path, capsys,
+                                                                                               monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    for c in range(2):
+        (tmp_path / "d" / f"c{c}").mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((20, 20), 40 * i, np.uint8)).save(tmp_path / "d" / f"c{c}" / f"{i}.png")
+    Image.fromarray(np.zeros((64, 50), np.uint8)).save(tmp_path / "d" / "c1" / "huge.png")
+    monkeypatch.setenv("METALAB_MAX_IMAGE_PIXELS", "1000")
+    err = _error(capsys, _train(tmp_path, "--dataset", str(tmp_path / "d"), "--ways", "2", "--shots", "1",
+                                "--queries", "1"))
+    assert f"image {tmp_path / 'd' / 'c1' / 'huge.png'} is 50 x 64 = 3,200 pixels, more than the 1,000" in err
+    assert "METALAB_MAX_IMAGE_PIXELS=3200" in err
+    monkeypatch.setenv("METALAB_MAX_IMAGE_PIXELS", "5000")
+    monkeypatch.setenv("METALAB_MAX_FOLDER_BYTES", "20000")  # 7 images x 28 x 28 x 4 = 21,952 bytes
+    err = _error(capsys, _train(tmp_path, "--dataset", str(tmp_path / "d"), "--ways", "2", "--shots", "1",
+                                "--queries", "1"))
+    assert f"image folder {tmp_path / 'd'} holds 7 images" in err and "METALAB_MAX_FOLDER_BYTES=21952" in err
