@@ -160,3 +160,53 @@ def test_an_image_folder_over_a_size_limit_is_one_error_line_naming_the_file_and
     err = _error(capsys, _train(tmp_path, "--dataset", str(tmp_path / "d"), "--ways", "2", "--shots", "1",
                                 "--queries", "1"))
     assert f"image folder {tmp_path / 'd'} holds 7 images" in err and "METALAB_MAX_FOLDER_BYTES=21952" in err
+
+
+@pytest.fixture
+def nothing_read():
+    """No data, base or model may be read: every one of these is refused before."""
+    stop = AssertionError("data read")
+    with mock.patch("metalab.automl.datasets.load_csv", side_effect=stop), \
+            mock.patch("metalab.automl.datasets.load_features_csv", side_effect=stop), \
+            mock.patch("metalab.automl.datasets.load_keel_corpus", side_effect=stop), \
+            mock.patch("metalab.automl.metabase.load_metabase", side_effect=stop), \
+            mock.patch("metalab.automl.metabase.MetaBase.from_storage", side_effect=stop), \
+            mock.patch("metalab.automl.saved.load_model", side_effect=stop):
+        yield
+
+
+_BUILD = ["automl", "build-metabase", "--storage", "b.db"]
+_CROSS = ["automl", "cross-evaluate", "--metabase", "default", "--scores", "s.jsonl"]
+
+
+@pytest.mark.parametrize(("argv", "message", "hint"), [
+    ([*_BUILD, "--budget", "0"], "budget must be a positive number (seconds of search per dataset), got 0.0",
+     "budget is --budget"),
+    ([*_BUILD, "--budget", "nan"], "budget must be a positive number (seconds of search per dataset), got nan",
+     "budget is --budget"),
+    ([*_BUILD, "--workers", "0"], "workers must be an integer >= 1, got 0", "workers is --workers"),
+    ([*_BUILD, "--cv", "1"], "cv must be an integer >= 2, got 1", "cv is --cv"),
+    ([*_BUILD, "--trials", "0"], "trials must be an integer >= 1 or None, got 0", "trials is --trials"),
+    ([*_BUILD, "--per-fit-limit", "-1"], "per_fit_limit must be a positive number or None (seconds per fold fit)",
+     "per_fit_limit is --per-fit-limit"),
+    ([*_BUILD, "--seed", str(2**32)], "seed must be an integer in [0, 4294967295], got 4294967296", "seed is --seed"),
+    ([*_BUILD, "--csv", "a.csv"], "csv needs target, the name of the class column", "csv is --csv; target is --target"),
+    (["automl", "export-metabase", "--storage", "b.db", "--out", "x.json", "--top", "0"],
+     "top must be an integer >= 1 (configurations kept per dataset), got 0", "top is --top"),
+    ([*_CROSS, "--shard", "2/2"], "shard must be K/N with 0 <= K < N, got '2/2'", "shard is --shard"),
+    ([*_CROSS, "--shard", "one"], "shard must be K/N with 0 <= K < N or None, got 'one'", "shard is --shard"),
+    ([*_CROSS, "--per-group", "0"], "per_group must be an integer >= 1 (candidates per group), got 0",
+     "per_group is --per-group"),
+    ([*_CROSS, "--max-rows", "1"], "max_rows must be an integer >= 2, got 1", "max_rows is --max-rows"),
+    (["automl", "fit", "d.csv", "--target", "y", "--out", "m", "--budget", "-5"],
+     "budget must be a positive number (seconds for the whole fit), got -5.0", "budget is --budget"),
+    (["automl", "fit", "d.csv", "--target", "y", "--out", "m", "--max-rows", "0"],
+     "max_rows must be an integer >= 1, got 0", "max_rows is --max-rows"),
+    (["automl", "predict", "m.skops", "d.csv", "--max-rows", "0"], "max_rows must be an integer >= 1, got 0",
+     "max_rows is --max-rows"),
+])
+def test_a_bad_automl_number_names_the_field_the_value_and_the_flag_before_anything_is_read(
+        capsys, nothing_read, argv, message, hint):
+    err = _error(capsys, argv)
+    assert message in err and f"metalab: on the command line, {hint}" in err
+
