@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from metalab.errors import ConfigError
+from metalab.errors import ConfigError, MetabaseError
 
 from ._tabular import categorical_columns, check_target, drop_empty_columns, to_frame
 from .ensemble import ensemble_selection
@@ -293,7 +293,14 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         cold = cold_start_configs(families)
         if self.metabase is None:
             return cold, []
-        base = load_metabase(self.metabase)
+        try:
+            base = load_metabase(self.metabase)
+        except MetabaseError as error:
+            raise MetabaseError(
+                f"{error}; or, for a cold start without a metabase, pass metabase=None to "
+                "AutoClassifier (metalab automl fit --metabase none on the command line)",
+                fields=("metabase",),
+            ) from error
         neighbours = nearest_datasets(metafeatures, base, k=self.n_warmstart)
         if not neighbours:
             warnings.warn(

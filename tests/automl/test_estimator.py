@@ -12,7 +12,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from metalab.automl import AutoClassifier, MetaBase
-from metalab.automl.metabase import DatasetRecord
+from metalab.automl.metabase import DatasetRecord, load_metabase
 from metalab.errors import ConfigError, DataError, MetabaseError
 
 from .conftest import KNN, LOGREG
@@ -178,6 +178,18 @@ def test_an_unreachable_metabase_is_a_clear_error(mixed_frame, tmp_path):
         AutoClassifier(metabase=str(tmp_path / "missing.db")).fit(X, y)
     with pytest.raises(MetabaseError, match="cannot open the metabase"):
         AutoClassifier(metabase="postgresql+nodriver://nobody@127.0.0.1:1/none").fit(X, y)
+
+
+def test_a_metabase_error_names_the_parameter_and_the_flag_that_give_a_cold_start(mixed_frame, tmp_path):
+    X, y = mixed_frame
+    with pytest.raises(MetabaseError) as error:
+        AutoClassifier(metabase=str(tmp_path / "missing.json")).fit(X, y)
+    assert "pass metabase=None to AutoClassifier (metalab automl fit --metabase none" in str(error.value)
+    assert error.value.fields == ("metabase",)
+    # the library's own readers serve commands with no cold start: they do not offer one
+    with pytest.raises(MetabaseError) as error:
+        load_metabase(tmp_path / "missing.json")
+    assert "metabase=None" not in str(error.value) and "cold start" not in str(error.value)
 
 
 def test_an_empty_metabase_falls_back_to_a_cold_start(mixed_frame):

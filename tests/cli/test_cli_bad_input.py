@@ -210,3 +210,12 @@ def test_a_bad_automl_number_names_the_field_the_value_and_the_flag_before_anyth
     err = _error(capsys, argv)
     assert message in err and f"metalab: on the command line, {hint}" in err
 
+
+def test_an_unreachable_metabase_for_automl_fit_names_the_flag_that_gives_a_cold_start(tmp_path, capsys):
+    rows = "\n".join(f"{i % 7},{(i * 3) % 5},{i % 2}" for i in range(40))
+    (tmp_path / "d.csv").write_text("a,b,y\n" + rows + "\n")
+    err = _error(capsys, ["automl", "fit", str(tmp_path / "d.csv"), "--target", "y", "--out", str(tmp_path / "m"),
+                          "--metabase", "mysql+nodriver://user@127.0.0.1:1/base", "--budget", "5"])
+    assert "cannot open the metabase at mysql+nodriver://" in err
+    assert "metalab automl fit --metabase none" in err and "metabase is --metabase" in err
+    assert not (tmp_path / "m").exists()
