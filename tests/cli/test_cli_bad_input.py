@@ -48,9 +48,37 @@ def test_a_bad_training_value_names_the_field_the_value_and_the_flag(tmp_path, c
     assert message in err and hint in err
 
 
-def test_an_unknown_dataset_names_the_known_ones(tmp_path, capsys):
+def test_an_unknown_dataset_names_the_known_ones_before_anything_is_loaded(tmp_path, capsys, no_training):
     err = _error(capsys, _train(tmp_path, "--dataset", "omniglott"))
-    assert "unknown dataset 'omniglott': expected one of [" in err and "dataset is --dataset" in err
+    assert "unknown dataset 'omniglott': expected one of ['digits', 'folder', 'functions'," in err
+    assert "did you mean 'omniglot'?" in err and "dataset is --dataset" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("dataset", "message"), [
+    ("folder", "dataset folder reads a file or folder: write it as folder:PATH"),
+    ("functions", "dataset functions reads a file or folder: write it as functions:PATH"),
+    ("folder:{tmp}/absent", "{tmp}/absent does not exist; give the path of an existing folder with one sub-folder"),
+    ("functions:{tmp}/absent.csv", "{tmp}/absent.csv does not exist; give the path of an existing file"),
+])
+def test_a_dataset_without_its_location_is_refused_where_it_enters(tmp_path, capsys, no_training, dataset, message):
+    err = _error(capsys, _train(tmp_path, "--dataset", dataset.format(tmp=tmp_path)))
+    assert message.format(tmp=tmp_path) in err and "dataset is --dataset" in err
+
+
+def test_an_unknown_split_names_the_known_ones_before_anything_is_loaded(tmp_path, capsys, no_training):
+    err = _error(capsys, _train(tmp_path, "--split", "lak"))
+    assert "split must be one of ['lake', 'vinyals'] (the Omniglot split), got 'lak'; did you mean 'lake'?" in err
+    assert "split is --split" in err
+    (tmp_path / "c.yaml").write_text("split: vinyal\n")
+    assert "got 'vinyal'; did you mean 'vinyals'?" in _error(capsys, _train(tmp_path, "--config", str(tmp_path / "c.yaml")))
+
+
+def test_an_unknown_eval_part_is_a_usage_error_naming_the_parts(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", str(tmp_path / "no-run"), "--shots", "1", "--split", "valid"])
+    assert stop.value.code == 2
+    assert "argument --split: invalid choice: 'valid' (choose from" in capsys.readouterr().err
 
 
 def test_a_value_of_the_wrong_type_for_a_flag_is_a_usage_error(tmp_path, capsys, no_training):
