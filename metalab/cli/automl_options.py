@@ -13,13 +13,12 @@ import dataclasses
 
 from typing import TypeVar
 
-from metalab.checks import fail, option, validate
+from metalab.checks import SEED32_MAX, fail, option, validate
 
 _Options = TypeVar("_Options")
 
 MAX_ROWS = 1_000_000  # as metalab.automl.datasets.MAX_ROWS (not imported: the extra is optional)
-SEED_MAX = 2**32 - 1  # scikit-learn's and numpy's random_state take 32-bit seeds
-_SEED = dict(minimum=0, maximum=SEED_MAX)
+_SEED = dict(minimum=0, maximum=SEED32_MAX)
 _LIMIT = dict(above=0, meaning=" (seconds per fold fit)")
 
 
