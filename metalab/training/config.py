@@ -39,7 +39,9 @@ class TrainConfig:
 
     Attributes:
         algorithm: a name from :data:`metalab.algorithms.ALGORITHMS`.
-        dataset: ``omniglot`` or a folder of class sub-folders.
+        dataset: a task family (:data:`metalab.tasks.registry.FAMILIES`: ``omniglot``,
+            ``sinusoid``, ...), ``NAME:PATH`` for one that reads a file or folder, or a folder of
+            class sub-folders; checked when the config is made, before any data is read.
         split: Omniglot split (``vinyals`` or ``lake``).
         data_dir: where the data is; default ``$METALAB_DATA`` then the download cache.
         ways, shots, queries, meta_batch: the training task shape and tasks per update.
