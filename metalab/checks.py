@@ -37,6 +37,7 @@ import yaml
 from metalab.errors import ConfigError
 
 SEED_MAX = 2**63 - 1  # torch.Generator.manual_seed takes 64-bit seeds; derive_seed makes 63-bit ones
+SEED32_MAX = 2**32 - 1  # numpy's and scikit-learn's random_state take 32-bit seeds
 _NULLS = ("none", "null", "~")
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 

@@ -1,6 +1,7 @@
 """Property-based: values of wrong types and ranges for every TrainConfig field, every learner
-config field and the ``metalab train`` flags end in a MetalabError or argparse's usage error,
-never another exception, and before any training starts."""
+config field and the ``metalab train``, ``eval`` and ``automl`` flags end in a MetalabError or
+argparse's usage error, never another exception, and before any training starts or any data is
+read."""
 
 import contextlib
 import dataclasses
@@ -143,3 +144,51 @@ def test_any_eval_command_line_ends_in_one_error_line_or_a_usage_error(folder, f
     outcome, err = _run(argv)
     assert "Traceback" not in err and "internal error" not in err, err
     assert outcome in (2, ("exit", 2)), err
+
+
+class _Started(BaseException):
+    """Raised instead of reading data, a base or a model: the input passed every check."""
+
+
+# action -> (its required arguments, the flags drawn)
+AUTOML = {
+    "build-metabase": (["--storage", "b.db"], ["--budget", "--cv", "--trials", "--per-fit-limit", "--seed",
+                                               "--workers"]),
+    "export-metabase": (["--storage", "b.db", "--out", "x.json"], ["--top"]),
+    "cross-evaluate": (["--metabase", "default", "--scores", "s.jsonl"],
+                       ["--cv", "--seed", "--per-fit-limit", "--max-rows", "--per-group", "--add-per-group", "--shard"]),
+    "fit": (["d.csv", "--target", "y", "--out", "m"], ["--budget", "--seed", "--max-rows"]),
+    "predict": (["m.skops", "d.csv"], ["--max-rows"]),
+}
+
+
+@settings(max_examples=100, deadline=None)
+@given(action=st.sampled_from(sorted(AUTOML)), data=st.data())
+def test_any_automl_command_line_ends_in_one_error_line_a_usage_error_or_reading_its_input(action, data):
+    required, drawn = AUTOML[action]
+    argv = ["automl", action, *required]
+    for flag, text in data.draw(st.lists(st.tuples(st.sampled_from(drawn), TEXT), min_size=1, max_size=3)):
+        argv += [flag, text]
+    err = io.StringIO()
+    patches = [mock.patch(target, side_effect=_Started) for target in (
+        "metalab.automl.datasets.load_csv", "metalab.automl.datasets.load_features_csv",
+        "metalab.automl.datasets.load_keel_corpus", "metalab.automl.metabase.load_metabase",
+        "metalab.automl.metabase.MetaBase.from_storage", "metalab.automl.saved.load_model")]
+    with contextlib.ExitStack() as stack:
+        for patch in patches:
+            stack.enter_context(patch)
+        stack.enter_context(contextlib.redirect_stderr(err))
+        stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        try:
+            outcome = main(argv)
+        except SystemExit as stop:
+            outcome = ("exit", stop.code)
+        except _Started:
+            outcome = "started"
+    err = err.getvalue()
+    assert "Traceback" not in err and "internal error" not in err, err
+    if outcome == ("exit", 2):
+        assert "error: argument" in err or "expected one argument" in err, err
+    elif outcome != "started":
+        assert outcome == 2 and err.startswith("metalab: error: "), err
+        assert len(err.strip().splitlines()) == 2 and "on the command line, " in err  # the flag that sets it

@@ -29,13 +29,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from metalab.errors import ConfigError
+from metalab.errors import MetabaseError
 
 from ._tabular import categorical_columns, check_target, drop_empty_columns, to_frame
 from .ensemble import ensemble_selection
 from .evaluate import make_folds, search_sample, validated_rows
 from .metabase import MetaBase, load_metabase
 from .metafeatures import metafeatures_of_frame
+from .params import Params
 from .portfolio import portfolio_configs
 from .search import TPE_STARTUP_TRIALS, run_search
 from .space import check_families, cold_start_configs
@@ -43,18 +44,6 @@ from .warmstart import nearest_datasets, warmstart_configs
 
 __all__ = ["AutoClassifier"]
 
-
-
-def _check_number(name: str, value: Any, *, low: float, integer: bool = False,
-                  inclusive: bool = False) -> None:
-    """Raise ConfigError unless ``value`` is a number (an int if ``integer``) above ``low``."""
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    ok = isinstance(value, kinds) and not isinstance(value, bool)
-    ok = ok and (value >= low if inclusive else value > low) and np.isfinite(value)
-    if not ok:
-        kind = "an int" if integer else "a number"
-        bound = f">= {low}" if inclusive else f"> {low}"
-        raise ConfigError(f"{name} must be {kind} {bound}, got {value!r}")
 
 
 def _as_text(value: Any) -> Any:
@@ -152,32 +141,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.max_search_rows = max_search_rows
 
     def _validate_params(self) -> None:
-        """The one place hyperparameters are checked (at fit, as scikit-learn does)."""
-        _check_number("time_budget", self.time_budget, low=0.0)
-        _check_number("cv", self.cv, integer=True, low=2, inclusive=True)
-        _check_number("n_warmstart", self.n_warmstart, integer=True, low=0, inclusive=True)
-        _check_number("ensemble_size", self.ensemble_size, integer=True, low=1, inclusive=True)
-        _check_number("ensemble_nbest", self.ensemble_nbest, integer=True, low=1, inclusive=True)
-        if self.per_fit_time_limit is not None:
-            _check_number("per_fit_time_limit", self.per_fit_time_limit, low=0.0)
-        if self.n_trials is not None:
-            _check_number("n_trials", self.n_trials, integer=True, low=1, inclusive=True)
-        if self.max_search_rows is not None and not isinstance(self.max_search_rows, str):
-            _check_number("max_search_rows", self.max_search_rows, integer=True, low=2, inclusive=True)
-        elif isinstance(self.max_search_rows, str) and self.max_search_rows != "auto":
-            raise ConfigError(f"max_search_rows must be an int, 'auto' or None, got {self.max_search_rows!r}")
-        if self.seed is not None:
-            _check_number("seed", self.seed, integer=True, low=0, inclusive=True)
-        if not isinstance(self.explore_after_warmstart, (bool, np.bool_)):
-            raise ConfigError(
-                f"explore_after_warmstart must be True or False, got {self.explore_after_warmstart!r}"
-            )
-        if self.warmstart not in ("portfolio", "portfolio-cost", "nearest"):
-            raise ConfigError(
-                f"warmstart must be 'portfolio', 'portfolio-cost' or 'nearest', got {self.warmstart!r}"
-            )
-        if self.search not in ("tpe", "random"):
-            raise ConfigError(f"search must be 'tpe' or 'random', got {self.search!r}")
+        """The one place hyperparameters are checked (at fit, as scikit-learn does): declared in
+        :class:`metalab.automl.params.Params`, the model families by :func:`check_families`."""
+        Params.of(self.get_params())
         check_families(self.families)
 
     def __sklearn_tags__(self) -> Any:
@@ -293,7 +259,14 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         cold = cold_start_configs(families)
         if self.metabase is None:
             return cold, []
-        base = load_metabase(self.metabase)
+        try:
+            base = load_metabase(self.metabase)
+        except MetabaseError as error:
+            raise MetabaseError(
+                f"{error}; or, for a cold start without a metabase, pass metabase=None to "
+                "AutoClassifier (metalab automl fit --metabase none on the command line)",
+                fields=("metabase",),
+            ) from error
         neighbours = nearest_datasets(metafeatures, base, k=self.n_warmstart)
         if not neighbours:
             warnings.warn(

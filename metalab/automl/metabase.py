@@ -142,7 +142,7 @@ class MetaBase:
         if not path.is_file():
             raise MetabaseError(
                 f"no metabase file at {path}; build one with `metalab automl build-metabase` "
-                "and export it, or use metabase=None for a cold start"
+                "and export it with `metalab automl export-metabase`"
             )
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
@@ -230,7 +230,7 @@ def open_storage(spec: str | os.PathLike[str], *, create: bool = True) -> optuna
         if not create and not path.is_file():
             raise MetabaseError(
                 f"no metabase at {path}; build one with `metalab automl build-metabase "
-                f"--storage {path}`, or use metabase=None for a cold start"
+                f"--storage {path}`"
             )
         if create and not path.parent.is_dir():
             raise MetabaseError(f"cannot create a metabase in {path.parent}: no such folder")
@@ -239,8 +239,7 @@ def open_storage(spec: str | os.PathLike[str], *, create: bool = True) -> optuna
     except Exception as error:  # sqlalchemy raises many kinds; all mean "unusable"
         raise MetabaseError(
             f"cannot open the metabase at {url} ({type(error).__name__}: {str(error)[:300]}); "
-            "check the URL, the database driver and that the server is reachable, or use "
-            "metabase=None for a cold start"
+            "check the URL, the database driver and that the server is reachable"
         ) from error
 
 

@@ -21,9 +21,16 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
+from metalab.cli.automl_options import (
+    MAX_ROWS,
+    BuildOptions,
+    CrossOptions,
+    ExportOptions,
+    FitOptions,
+    PredictOptions,
+    check,
+)
 from metalab.errors import ConfigError
-
-MAX_ROWS = 1_000_000  # as metalab.automl.datasets.MAX_ROWS (not imported: the extra is optional)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -152,8 +159,6 @@ def _corpus(args: argparse.Namespace) -> list:
     from metalab.automl.datasets import load_csv, load_keel_corpus
 
     if args.csv:
-        if not args.target:
-            raise ConfigError("--csv needs --target, the name of the class column")
         return [load_csv(path, args.target) for path in args.csv]
     return load_keel_corpus(args.keel_root, names=args.datasets)
 
@@ -164,10 +169,7 @@ def run_build(args: argparse.Namespace) -> int:
     from metalab.automl.build import build_metabase, build_metabase_parallel
     from metalab.automl.space import check_families
 
-    if args.budget <= 0:
-        raise ConfigError(f"--budget must be > 0 seconds, got {args.budget}")
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    check(BuildOptions, args)
     options = dict(time_budget=args.budget, seed=args.seed, cv=args.cv,
                    per_fit_time_limit=args.per_fit_limit, n_trials=args.trials,
                    families=check_families(args.families))
@@ -187,6 +189,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from metalab.automl.metabase import MetaBase
 
+    check(ExportOptions, args)
     base = MetaBase.from_storage(args.storage)
     info = {
         "exported": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -206,10 +209,7 @@ def run_cross(args: argparse.Namespace) -> int:
     from metalab.automl.metabase import load_metabase, store_cross
     from metalab.automl.portfolio import candidate_configs, cross_evaluate, with_cross_scores
 
-    if args.per_group < 1:
-        raise ConfigError(f"--per-group must be at least 1 (candidates per group), got {args.per_group}")
-    if args.add_per_group < 1:
-        raise ConfigError(f"--add-per-group must be at least 1 (candidates per group), got {args.add_per_group}")
+    options = check(CrossOptions, args)
     base = load_metabase(args.metabase)
     candidates = candidate_configs(base, per_group=args.per_group)
     if args.add_candidates:
@@ -219,15 +219,7 @@ def run_cross(args: argparse.Namespace) -> int:
                           candidate_configs(other, per_group=args.add_per_group).items())
     files = [Path(args.scores), *map(Path, args.merge)]
     if not args.merge_only:
-        datasets = _corpus(args)
-        if args.shard:
-            try:
-                k, n = (int(part) for part in args.shard.split("/"))
-                if not 0 <= k < n:
-                    raise ValueError
-            except ValueError:
-                raise ConfigError(f"--shard must be K/N with 0 <= K < N, got {args.shard!r}") from None
-            datasets = datasets[k::n]
+        datasets = _corpus(args)[options.shard_slice]
         cross_evaluate(base, datasets, args.scores, seed=args.seed, cv=args.cv,
                        per_fit_time_limit=args.per_fit_limit, max_rows=args.max_rows,
                        per_group=args.per_group, candidates=candidates,
@@ -249,11 +241,6 @@ def run_cross(args: argparse.Namespace) -> int:
         print(f"wrote {args.write}: {len(crossed.candidates)} candidates, {scored} scores over "
               f"{len(crossed.cross_scores)} dataset(s)")
     return 0
-
-
-def _check_max_rows(value: int) -> None:
-    if value < 1:
-        raise ConfigError(f"--max-rows must be >= 1, got {value}")
 
 
 def check_metabase_arg(text: str) -> None:
@@ -283,7 +270,7 @@ def run_fit(args: argparse.Namespace) -> int:
     from metalab.automl.estimator import AutoClassifier
     from metalab.automl.saved import save_model
 
-    _check_max_rows(args.max_rows)
+    check(FitOptions, args)
     check_metabase_arg(args.metabase)
     dataset = load_csv(args.csv, args.target, na_values=args.na_values, max_rows=args.max_rows)
     metabase = None if args.metabase.lower() == "none" else args.metabase
@@ -314,7 +301,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from metalab.automl.datasets import load_features_csv
     from metalab.automl.saved import align_columns, load_model
 
-    _check_max_rows(args.max_rows)
+    check(PredictOptions, args)
     model = load_model(args.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from metalab.checks import field_names, option, validate
+from metalab.data.limits import ImageLimits, human_bytes, raise_hint
 from metalab.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -91,17 +92,48 @@ def preprocess_config(values: Any) -> Preprocess:
     return Preprocess(**values)
 
 
-def read_image(path: str | Path, channels: int = 1) -> np.ndarray:
-    """Read an image file as floats in [0, 1]: ``[H, W]`` for grey, ``[H, W, 3]`` for RGB."""
+def read_image(path: str | Path, channels: int = 1, limits: ImageLimits | None = None) -> np.ndarray:
+    """Read an image file as floats in [0, 1]: ``[H, W]`` for grey, ``[H, W, 3]`` for RGB.
+
+    The file's size and the image's width x height (from its header) are checked against
+    ``limits`` (default: :meth:`ImageLimits.from_env`) before its pixels are decoded.
+    """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    limits = limits or ImageLimits.from_env()
     try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            return np.asarray(image, dtype=np.float32) / 255.0
+        size = path.stat().st_size
+        if size > limits.file_bytes:
+            raise DataError(
+                f"image {path} is {human_bytes(size)} ({size:,} bytes), more than the "
+                f"{human_bytes(limits.file_bytes)} metalab reads per image; shrink or remove the file, "
+                + raise_hint("file_bytes", size)
+            )
+        with warnings.catch_warnings():
+            # Above PIL's own limit it warns (our pixel limit decides) and above twice that it
+            # raises DecompressionBombError, reported below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only
+                width, height = image.size
+                if width * height > limits.pixels:
+                    raise DataError(
+                        f"image {path} is {width} x {height} = {width * height:,} pixels, more than the "
+                        f"{limits.pixels:,} metalab decodes per image; shrink or remove the file, "
+                        + raise_hint("pixels", width * height)
+                    )
+                image = image.convert("L" if channels == 1 else "RGB")
+                return np.asarray(image, dtype=np.float32) / 255.0
+    except DataError:
+        raise
     except FileNotFoundError:
         raise DataError(f"image file {str(path)!r} does not exist") from None
+    except Image.DecompressionBombError as error:
+        raise DataError(
+            f"image {path} is too large for PIL to decode safely ({error}); shrink it or remove it"
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise DataError(
             f"cannot read image {path}: {error}. Replace or remove the file "

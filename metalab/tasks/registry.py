@@ -9,6 +9,7 @@ receives the part (``train``, ``val`` or ``test``) and the :class:`FamilyOptions
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,7 +62,11 @@ def _needs_location(name: str, factory: Callable[[str, str], TaskFamily]) -> Fam
             raise DataError(f"dataset {name} reads a file: write it as {name}:PATH", fields=("dataset",))
         return factory(options.location, part)
 
+    NEEDS_LOCATION.add(name)
     return build
+
+
+NEEDS_LOCATION = {"folder"}  # families that read a file or folder: NAME:LOCATION
 
 
 FAMILIES: dict[str, FamilyFactory] = {
@@ -91,15 +96,43 @@ def load_tasks(
     preprocess: Preprocess | None = None,
 ) -> TaskFamily:
     """The task family ``dataset`` names, for ``part`` (``train``, ``val`` or ``test``)."""
+    name, location = dataset_family(dataset)
+    options = FamilyOptions(location or None, split, data_dir, preprocess)
+    return FAMILIES[name](part, options)
+
+
+def dataset_family(dataset: str) -> tuple[str, str]:
+    """``(family name, location)`` of a ``--dataset`` string, checked without loading anything.
+
+    Raises:
+        DataError: no registered family has that name, a family that reads a file or folder
+            is given none, or a folder named does not exist; the message lists the known
+            families.
+    """
     name, sep, location = dataset.partition(":")
     if dataset in FAMILIES:
         name, location = dataset, ""
     elif not (sep and name in FAMILIES):
-        if not Path(dataset).exists():
+        if not _exists(dataset):
+            close = difflib.get_close_matches(dataset, sorted(FAMILIES), n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
             raise DataError(
                 f"unknown dataset {dataset!r}: expected one of {sorted(FAMILIES)}, NAME:PATH for "
-                "folder and functions, or a folder of class sub-folders", fields=("dataset",),
+                f"{' and '.join(sorted(NEEDS_LOCATION))}, or a folder of class sub-folders{guess}",
+                fields=("dataset",),
             )
         name, location = "folder", dataset
-    options = FamilyOptions(location or None, split, data_dir, preprocess)
-    return FAMILIES[name](part, options)
+    if name in NEEDS_LOCATION and not location:
+        raise DataError(f"dataset {name} reads a file or folder: write it as {name}:PATH", fields=("dataset",))
+    if name in NEEDS_LOCATION and not _exists(location):
+        raise DataError(f"dataset {dataset!r}: {location} does not exist; give the path of an existing "
+                        f"{'folder with one sub-folder per class' if name == 'folder' else 'file'}",
+                        fields=("dataset",))
+    return name, location
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a NUL byte, a name too long
+        return False

@@ -12,7 +12,9 @@ import yaml
 from metalab.algorithms import ALGORITHMS, learner_config
 from metalab.checks import SEED_MAX, convert_all, fail, option, validate
 from metalab.data.preprocess import Preprocess, preprocess_config
+from metalab.data.splits import SPLITS
 from metalab.errors import ConfigError
+from metalab.tasks.registry import dataset_family
 
 SCHEDULES = ("cosine", "step", "constant")
 MAX_THREADS = 4096
@@ -37,7 +39,9 @@ class TrainConfig:
 
     Attributes:
         algorithm: a name from :data:`metalab.algorithms.ALGORITHMS`.
-        dataset: ``omniglot`` or a folder of class sub-folders.
+        dataset: a task family (:data:`metalab.tasks.registry.FAMILIES`: ``omniglot``,
+            ``sinusoid``, ...), ``NAME:PATH`` for one that reads a file or folder, or a folder of
+            class sub-folders; checked when the config is made, before any data is read.
         split: Omniglot split (``vinyals`` or ``lake``).
         data_dir: where the data is; default ``$METALAB_DATA`` then the download cache.
         ways, shots, queries, meta_batch: the training task shape and tasks per update.
@@ -60,7 +64,7 @@ class TrainConfig:
 
     algorithm: str = option("protonet", choices=ALGORITHMS)
     dataset: str = "omniglot"
-    split: str = "vinyals"
+    split: str = option("vinyals", choices=SPLITS, meaning=" (the Omniglot split)")
     data_dir: str | None = None
     ways: int = option(20, minimum=2)
     shots: int = option(5, minimum=1)
@@ -90,6 +94,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         validate(self)
+        dataset_family(self.dataset)  # a known task family or an existing folder, before any data loads
         if (self.steps is None) == (self.budget is None):
             fail("give exactly one of steps (a number of meta-updates) and budget (a duration such as 10m)",
                  "steps", "budget")

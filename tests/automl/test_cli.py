@@ -114,4 +114,6 @@ def test_build_with_a_bad_budget_is_a_clean_error(tmp_path, keel_root, capsys):
     code = _main(["build-metabase", "--storage", str(tmp_path / "b.db"), "--keel-root",
                   str(keel_root), "--budget", "0"])
     assert code == 2
-    assert "--budget must be > 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "budget must be a positive number (seconds of search per dataset), got 0.0" in err
+    assert "budget is --budget" in err

@@ -12,7 +12,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from metalab.automl import AutoClassifier, MetaBase
-from metalab.automl.metabase import DatasetRecord
+from metalab.automl.metabase import DatasetRecord, load_metabase
 from metalab.errors import ConfigError, DataError, MetabaseError
 
 from .conftest import KNN, LOGREG
@@ -180,6 +180,18 @@ def test_an_unreachable_metabase_is_a_clear_error(mixed_frame, tmp_path):
         AutoClassifier(metabase="postgresql+nodriver://nobody@127.0.0.1:1/none").fit(X, y)
 
 
+def test_a_metabase_error_names_the_parameter_and_the_flag_that_give_a_cold_start(mixed_frame, tmp_path):
+    X, y = mixed_frame
+    with pytest.raises(MetabaseError) as error:
+        AutoClassifier(metabase=str(tmp_path / "missing.json")).fit(X, y)
+    assert "pass metabase=None to AutoClassifier (metalab automl fit --metabase none" in str(error.value)
+    assert error.value.fields == ("metabase",)
+    # the library's own readers serve commands with no cold start: they do not offer one
+    with pytest.raises(MetabaseError) as error:
+        load_metabase(tmp_path / "missing.json")
+    assert "metabase=None" not in str(error.value) and "cold start" not in str(error.value)
+
+
 def test_an_empty_metabase_falls_back_to_a_cold_start(mixed_frame):
     X, y = mixed_frame
     with pytest.warns(UserWarning, match="falling back to a cold start"):
@@ -191,13 +203,17 @@ def test_an_empty_metabase_falls_back_to_a_cold_start(mixed_frame):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"time_budget": 0}, "time_budget must be a number > 0"),
-        ({"cv": 1}, "cv must be an int >= 2"),
-        ({"search": "grid"}, "search must be 'tpe' or 'random'"),
-        ({"n_trials": 0}, "n_trials must be an int >= 1"),
-        ({"seed": 1.5}, "seed must be an int"),
-        ({"explore_after_warmstart": "yes"}, "explore_after_warmstart must be True or False"),
-        ({"warmstart": "best"}, "warmstart must be 'portfolio', 'portfolio-cost' or 'nearest'"),
+        ({"time_budget": 0}, r"time_budget must be a positive number \(seconds\), got 0"),
+        ({"time_budget": float("inf")}, r"time_budget must be a positive number \(seconds\), got inf"),
+        ({"cv": 1}, "cv must be an integer >= 2, got 1"),
+        ({"search": "grid"}, r"search must be one of \['random', 'tpe'\], got 'grid'"),
+        ({"n_trials": 0}, "n_trials must be an integer >= 1 or None, got 0"),
+        ({"seed": 1.5}, r"seed must be an integer in \[0, 4294967295\] or None \(None: drawn at fit\), got 1.5"),
+        ({"seed": 2**32}, r"seed must be an integer in \[0, 4294967295\]"),
+        ({"explore_after_warmstart": "yes"}, "explore_after_warmstart must be true or false, got 'yes'"),
+        ({"warmstart": "best"}, r"warmstart must be one of \['nearest', 'portfolio', 'portfolio-cost'\], got 'best'"),
+        ({"max_search_rows": "all"}, "max_search_rows must be an integer >= 2, 'auto' or None, got 'all'"),
+        ({"max_search_rows": 1}, "max_search_rows must be an integer >= 2, 'auto' or None, got 1"),
         ({"families": ["svm", "xgboost"]}, r"families must be .*unknown \['xgboost'\]"),
         ({"families": []}, "families must name at least one model family"),
     ],
@@ -206,6 +222,19 @@ def test_bad_hyperparameters_are_refused_at_fit(mixed_frame, params, message):
     X, y = mixed_frame
     with pytest.raises(ConfigError, match=message):
         AutoClassifier(metabase=None, **params).fit(X, y)
+
+
+def test_hyperparameters_are_checked_by_their_declaration_and_numpy_scalars_are_numbers():
+    from metalab.automl.params import Params
+
+    params = AutoClassifier(time_budget=np.float32(2.5), cv=np.int64(4), seed=np.uint32(7),
+                            explore_after_warmstart=np.bool_(True), max_search_rows=np.int64(500)).get_params()
+    checked = Params.of(params)
+    assert (checked.time_budget, checked.cv, checked.seed, checked.max_search_rows) == (2.5, 4, 7, 500)
+    assert checked.explore_after_warmstart is True and type(checked.cv) is int
+    with pytest.raises(ConfigError, match="n_warmstart must be an integer >= 0, got -1") as error:
+        Params.of(AutoClassifier(n_warmstart=np.int64(-1)).get_params())
+    assert error.value.fields == ("n_warmstart",)
 
 
 def test_predicting_with_a_different_number_of_columns_is_refused(mixed_frame):

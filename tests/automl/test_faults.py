@@ -1,6 +1,7 @@
 """Faults of real processes: ``kill -9`` of a fit or of a metabase build leaves no process behind
 and a rerun completes the base; a hanging fit child is killed at its time limit; fit children
-are not forked from a process that has run OpenMP."""
+are not forked from a process that has run OpenMP (they start from the fork server, never with
+plain fork)."""
 
 from __future__ import annotations
 
@@ -166,3 +167,33 @@ def test_fit_children_start_cleanly_after_openmp_has_run_in_the_parent():
                           timeout=180, env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[:2] == ["forkserver", "ok"], done.stdout + done.stderr[-2000:]
+
+
+def test_fit_children_are_not_started_with_plain_fork(monkeypatch):
+    """The per-fit children come from the fork server (or spawn): this process, which may have
+    run OpenMP, never forks. A regression to ``fork`` (the default start method on Linux before
+    Python 3.14, or ``os.fork``) fails here even where the fork happens not to hang."""
+    import multiprocessing.process
+
+    import numpy as np
+
+    from metalab.automl._tabular import to_frame
+    from metalab.automl.evaluate import evaluate_config
+
+    methods, forks = [], []
+    real_start, real_fork = multiprocessing.process.BaseProcess.start, os.fork
+
+    def start(process):
+        real_start(process)
+        methods.append(process._popen.method)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
+    monkeypatch.setattr(os, "fork", lambda: forks.append(os.getpid()) or real_fork())
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    config = {**DEFAULT_CONFIG, "random_forest:n_estimators": 10}
+    result = evaluate_config(config, to_frame(X), y, make_folds(y, 2, 0), n_classes=2, time_limit=60)
+    assert result.status == "ok", result.message
+    assert methods and set(methods) <= {"forkserver", "spawn"}, methods
+    assert forks == []

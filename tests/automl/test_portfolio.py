@@ -208,7 +208,9 @@ def test_candidates_added_from_another_base_are_scored_beside_the_bases_own(
     assert main(["automl", "cross-evaluate", "--metabase", str(tmp_path / "base.json"),
                  "--add-candidates", str(tmp_path / "svm_base.json"), "--add-per-group", "0",
                  "--scores", str(scores), "--merge-only"]) == 2
-    assert "--add-per-group must be at least 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "add_per_group must be an integer >= 1 (candidates per group), got 0" in err
+    assert "add_per_group is --add-per-group" in err
 
 
 def test_a_larger_per_group_scores_only_the_new_candidates_on_a_copy_of_the_smaller_runs_scores(
@@ -234,7 +236,7 @@ def test_a_larger_per_group_scores_only_the_new_candidates_on_a_copy_of_the_smal
     assert {c["origin"] for c in json.loads(out.read_text())["candidates"]} == {"iris", "zoo-3", "zoo-x"}
     assert "3 candidates, 6 scores" in capsys.readouterr().out
     assert main([*common, "--scores", str(two), "--per-group", "0"]) == 2
-    assert "--per-group must be at least 1" in capsys.readouterr().err
+    assert "per_group must be an integer >= 1 (candidates per group), got 0" in capsys.readouterr().err
     # writing with a larger --per-group than the scores were made with is refused, not zeroed
     assert main([*common, "--scores", str(one), "--merge-only", "--per-group", "2",
                  "--write", str(tmp_path / "wrong.json")]) == 2

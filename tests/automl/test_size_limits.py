@@ -53,7 +53,8 @@ def test_cli_fit_refuses_a_huge_csv_cleanly(two_million_rows, tmp_path, capsys):
     assert "metalab: error:" in err and "more than 1,000,000 rows" in err
     assert not (tmp_path / "run").exists()
     assert main(["automl", "predict", str(tmp_path), str(two_million_rows), "--max-rows", "0"]) == 2
-    assert "--max-rows must be >= 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "max_rows must be an integer >= 1, got 0" in err and "max_rows is --max-rows" in err
 
 
 def test_too_large_for_the_budget_searches_on_a_stratified_sample_and_says_so(keel_root):

@@ -48,9 +48,37 @@ def test_a_bad_training_value_names_the_field_the_value_and_the_flag(tmp_path, c
     assert message in err and hint in err
 
 
-def test_an_unknown_dataset_names_the_known_ones(tmp_path, capsys):
+def test_an_unknown_dataset_names_the_known_ones_before_anything_is_loaded(tmp_path, capsys, no_training):
     err = _error(capsys, _train(tmp_path, "--dataset", "omniglott"))
-    assert "unknown dataset 'omniglott': expected one of [" in err and "dataset is --dataset" in err
+    assert "unknown dataset 'omniglott': expected one of ['digits', 'folder', 'functions'," in err
+    assert "did you mean 'omniglot'?" in err and "dataset is --dataset" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("dataset", "message"), [
+    ("folder", "dataset folder reads a file or folder: write it as folder:PATH"),
+    ("functions", "dataset functions reads a file or folder: write it as functions:PATH"),
+    ("folder:{tmp}/absent", "{tmp}/absent does not exist; give the path of an existing folder with one sub-folder"),
+    ("functions:{tmp}/absent.csv", "{tmp}/absent.csv does not exist; give the path of an existing file"),
+])
+def test_a_dataset_without_its_location_is_refused_where_it_enters(tmp_path, capsys, no_training, dataset, message):
+    err = _error(capsys, _train(tmp_path, "--dataset", dataset.format(tmp=tmp_path)))
+    assert message.format(tmp=tmp_path) in err and "dataset is --dataset" in err
+
+
+def test_an_unknown_split_names_the_known_ones_before_anything_is_loaded(tmp_path, capsys, no_training):
+    err = _error(capsys, _train(tmp_path, "--split", "lak"))
+    assert "split must be one of ['lake', 'vinyals'] (the Omniglot split), got 'lak'; did you mean 'lake'?" in err
+    assert "split is --split" in err
+    (tmp_path / "c.yaml").write_text("split: vinyal\n")
+    assert "got 'vinyal'; did you mean 'vinyals'?" in _error(capsys, _train(tmp_path, "--config", str(tmp_path / "c.yaml")))
+
+
+def test_an_unknown_eval_part_is_a_usage_error_naming_the_parts(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", str(tmp_path / "no-run"), "--shots", "1", "--split", "valid"])
+    assert stop.value.code == 2
+    assert "argument --split: invalid choice: 'valid' (choose from" in capsys.readouterr().err
 
 
 def test_a_value_of_the_wrong_type_for_a_flag_is_a_usage_error(tmp_path, capsys, no_training):
@@ -138,3 +166,84 @@ def test_resume_that_changes_a_stored_setting_is_refused(tmp_path, capsys):
     with mock.patch("metalab.training.loop.train", side_effect=AssertionError("training started")):
         err = _error(capsys, ["train", "--out", run, "--resume", "--lr", "0.5", "--no-progress"])
     assert f"--resume continues {run} with its stored configuration; it cannot change ['--lr']" in err
+
+
+def test_an_image_folder_over_a_size_limit_is_one_error_line_naming_the_file_and_the_variable(tmp_path, capsys,
+                                                                                               monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    for c in range(2):
+        (tmp_path / "d" / f"c{c}").mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((20, 20), 40 * i, np.uint8)).save(tmp_path / "d" / f"c{c}" / f"{i}.png")
+    Image.fromarray(np.zeros((64, 50), np.uint8)).save(tmp_path / "d" / "c1" / "huge.png")
+    monkeypatch.setenv("METALAB_MAX_IMAGE_PIXELS", "1000")
+    err = _error(capsys, _train(tmp_path, "--dataset", str(tmp_path / "d"), "--ways", "2", "--shots", "1",
+                                "--queries", "1"))
+    assert f"image {tmp_path / 'd' / 'c1' / 'huge.png'} is 50 x 64 = 3,200 pixels, more than the 1,000" in err
+    assert "METALAB_MAX_IMAGE_PIXELS=3200" in err
+    monkeypatch.setenv("METALAB_MAX_IMAGE_PIXELS", "5000")
+    monkeypatch.setenv("METALAB_MAX_FOLDER_BYTES", "20000")  # 7 images x 28 x 28 x 4 = 21,952 bytes
+    err = _error(capsys, _train(tmp_path, "--dataset", str(tmp_path / "d"), "--ways", "2", "--shots", "1",
+                                "--queries", "1"))
+    assert f"image folder {tmp_path / 'd'} holds 7 images" in err and "METALAB_MAX_FOLDER_BYTES=21952" in err
+
+
+@pytest.fixture
+def nothing_read():
+    """No data, base or model may be read: every one of these is refused before."""
+    stop = AssertionError("data read")
+    with mock.patch("metalab.automl.datasets.load_csv", side_effect=stop), \
+            mock.patch("metalab.automl.datasets.load_features_csv", side_effect=stop), \
+            mock.patch("metalab.automl.datasets.load_keel_corpus", side_effect=stop), \
+            mock.patch("metalab.automl.metabase.load_metabase", side_effect=stop), \
+            mock.patch("metalab.automl.metabase.MetaBase.from_storage", side_effect=stop), \
+            mock.patch("metalab.automl.saved.load_model", side_effect=stop):
+        yield
+
+
+_BUILD = ["automl", "build-metabase", "--storage", "b.db"]
+_CROSS = ["automl", "cross-evaluate", "--metabase", "default", "--scores", "s.jsonl"]
+
+
+@pytest.mark.parametrize(("argv", "message", "hint"), [
+    ([*_BUILD, "--budget", "0"], "budget must be a positive number (seconds of search per dataset), got 0.0",
+     "budget is --budget"),
+    ([*_BUILD, "--budget", "nan"], "budget must be a positive number (seconds of search per dataset), got nan",
+     "budget is --budget"),
+    ([*_BUILD, "--workers", "0"], "workers must be an integer >= 1, got 0", "workers is --workers"),
+    ([*_BUILD, "--cv", "1"], "cv must be an integer >= 2, got 1", "cv is --cv"),
+    ([*_BUILD, "--trials", "0"], "trials must be an integer >= 1 or None, got 0", "trials is --trials"),
+    ([*_BUILD, "--per-fit-limit", "-1"], "per_fit_limit must be a positive number or None (seconds per fold fit)",
+     "per_fit_limit is --per-fit-limit"),
+    ([*_BUILD, "--seed", str(2**32)], "seed must be an integer in [0, 4294967295], got 4294967296", "seed is --seed"),
+    ([*_BUILD, "--csv", "a.csv"], "csv needs target, the name of the class column", "csv is --csv; target is --target"),
+    (["automl", "export-metabase", "--storage", "b.db", "--out", "x.json", "--top", "0"],
+     "top must be an integer >= 1 (configurations kept per dataset), got 0", "top is --top"),
+    ([*_CROSS, "--shard", "2/2"], "shard must be K/N with 0 <= K < N, got '2/2'", "shard is --shard"),
+    ([*_CROSS, "--shard", "one"], "shard must be K/N with 0 <= K < N or None, got 'one'", "shard is --shard"),
+    ([*_CROSS, "--per-group", "0"], "per_group must be an integer >= 1 (candidates per group), got 0",
+     "per_group is --per-group"),
+    ([*_CROSS, "--max-rows", "1"], "max_rows must be an integer >= 2, got 1", "max_rows is --max-rows"),
+    (["automl", "fit", "d.csv", "--target", "y", "--out", "m", "--budget", "-5"],
+     "budget must be a positive number (seconds for the whole fit), got -5.0", "budget is --budget"),
+    (["automl", "fit", "d.csv", "--target", "y", "--out", "m", "--max-rows", "0"],
+     "max_rows must be an integer >= 1, got 0", "max_rows is --max-rows"),
+    (["automl", "predict", "m.skops", "d.csv", "--max-rows", "0"], "max_rows must be an integer >= 1, got 0",
+     "max_rows is --max-rows"),
+])
+def test_a_bad_automl_number_names_the_field_the_value_and_the_flag_before_anything_is_read(
+        capsys, nothing_read, argv, message, hint):
+    err = _error(capsys, argv)
+    assert message in err and f"metalab: on the command line, {hint}" in err
+
+
+def test_an_unreachable_metabase_for_automl_fit_names_the_flag_that_gives_a_cold_start(tmp_path, capsys):
+    rows = "\n".join(f"{i % 7},{(i * 3) % 5},{i % 2}" for i in range(40))
+    (tmp_path / "d.csv").write_text("a,b,y\n" + rows + "\n")
+    err = _error(capsys, ["automl", "fit", str(tmp_path / "d.csv"), "--target", "y", "--out", str(tmp_path / "m"),
+                          "--metabase", "mysql+nodriver://user@127.0.0.1:1/base", "--budget", "5"])
+    assert "cannot open the metabase at mysql+nodriver://" in err
+    assert "metalab automl fit --metabase none" in err and "metabase is --metabase" in err
+    assert not (tmp_path / "m").exists()
