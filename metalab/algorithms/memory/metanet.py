@@ -90,7 +90,9 @@ class FastMemory:
     keys: torch.Tensor
 
 
-def example_gradients(loss: Callable[[list[torch.Tensor]], torch.Tensor], weights: list[torch.Tensor], batch: tuple[int, ...]) -> list[torch.Tensor]:
+def example_gradients(
+    loss: Callable[[list[torch.Tensor]], torch.Tensor], weights: list[torch.Tensor], batch: tuple[int, ...]
+) -> list[torch.Tensor]:
     """Meta-information: ``d loss_e / d W`` of every example e of ``batch`` for each weight W.
 
     ``loss(copies)`` gets one copy of each weight per example (``[*batch, *W.shape]``) and
@@ -200,8 +202,8 @@ class MetaNet(BatchedMetaLearner):
         """Algorithm 1, lines 2-14, for all tasks at once: support features ``[T, N, D]`` -> memory."""
         tasks, n = labels.shape
         if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.config.outputs):
-            raise ConfigError(f"metanet was built for {self.config.outputs}-way tasks but got label {int(labels.max())}; "
-                              f"set outputs to the tasks' ways", fields=("outputs",))
+            raise ConfigError(f"metanet was built for {self.config.outputs}-way tasks but got label "
+                              f"{int(labels.max())}; set outputs to the tasks' ways", fields=("outputs",))
         # Task-level: representation loss on pairs (i, i+1 mod N), gradients w.r.t. Q, read by d.
         partner = torch.roll(torch.arange(n, device=labels.device), -1)
         same = (labels == labels[:, partner]).to(embedded.dtype)
@@ -224,7 +226,8 @@ class MetaNet(BatchedMetaLearner):
             logits = (w_out @ z.unsqueeze(-1)).squeeze(-1) + self.base_out.bias
             return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none")
 
-        grad_hidden, grad_out = example_gradients(task_loss, [self.base_hidden.weight, self.base_out.weight], (tasks, n))
+        slow = [self.base_hidden.weight, self.base_out.weight]
+        grad_hidden, grad_out = example_gradients(task_loss, slow, (tasks, n))
         return FastMemory(self.m_hidden(grad_hidden), self.m_output(grad_out), fast_q,
                           self.embedding(embedded, fast_q))
 

@@ -27,8 +27,8 @@ def test_example_gradients_equal_each_example_differentiated_alone():
     for t in range(2):
         for e in range(5):
             w = weight.clone().requires_grad_()
-            (torch.autograd.grad((w @ inputs[t, e] - targets[t, e]).pow(2).sum(), w)[0])
-            assert torch.allclose(grads[t, e], torch.autograd.grad((w @ inputs[t, e] - targets[t, e]).pow(2).sum(), w)[0])
+            alone = torch.autograd.grad((w @ inputs[t, e] - targets[t, e]).pow(2).sum(), w)[0]
+            assert torch.allclose(grads[t, e], alone)
 
 
 def test_example_gradients_are_differentiable_in_the_inputs_only_when_gradients_are_recorded():
