@@ -10,8 +10,8 @@ regression on functions) is a task family (:mod:`metalab.tasks`); inner-loop opt
 
 from metalab import optim
 from metalab.algorithms import (
-    ALGORITHMS, ANIL, FOMAML, L2O, MAML, MAMLRL, MANN, TAML, MatchingNet, MetaLearner, MetaLoss, MetaLSTM, MetaSGD,
-    ProtoNet, RelationNet,
+    ALGORITHMS, ANIL, FOMAML, L2O, MAML, MAMLRL, MANN, TAML, MatchingNet, MetaLearner, MetaLoss, MetaLSTM, MetaNet,
+    MetaSGD, ProtoNet, RelationNet,
     Reptile, Runtime, Siamese, TaskModel, build_learner, learner_config,
 )
 from metalab.data.dataset import FewShotDataset
@@ -47,7 +47,7 @@ __all__ = [
     "ALGORITHMS", "ANIL", "BACKBONES", "CheckpointError", "ConfigError", "Conv4", "DataError", "DrawnFunctions",
     "Episode", "EpisodeStream", "EvalResult", "FAMILIES", "FOMAML", "FamilyOptions", "FewShotDataset",
     "FunctionTasks", "ImageClassification", "L2O", "MAML", "MAMLRL", "MANN", "MatchingNet", "MetaLearner", "MetaLoss",
-    "MetaLSTM", "MetaSGD", "MetalabError", "Navigation2D", "OmniglotSequences", "Preprocess", "ProtoNet", "Quadratics",
+    "MetaLSTM", "MetaNet", "MetaSGD", "MetalabError", "Navigation2D", "OmniglotSequences", "Preprocess", "ProtoNet", "Quadratics",
     "RegressionTasks", "RelationNet", "Reptile", "Runtime", "Siamese",
     "Sinusoid", "TAML", "TaskFamily", "TaskModel", "TaskShape", "TaskStream", "TrainConfig", "TrainResult",
     "TrainingDivergedError", "WithHead", "build_encoder", "build_learner", "derive_seed", "download_omniglot",

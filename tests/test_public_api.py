@@ -5,7 +5,7 @@ import metalab
 SURFACE = {
     # learners, by family, and their contract
     "ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "Runtime", "build_learner", "learner_config",
-    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "MetaLSTM", "Reptile", "TAML", "MAMLRL", "MANN",
+    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "MetaLSTM", "Reptile", "TAML", "MAMLRL", "MANN", "MetaNet",
     # task families
     "TaskFamily", "TaskShape", "TaskStream", "fixed_tasks", "derive_seed", "FAMILIES", "FamilyOptions",
     "load_tasks", "register_family", "ImageClassification", "RegressionTasks", "DrawnFunctions", "Sinusoid",

@@ -2,7 +2,8 @@
 and the task model reads them back."""
 
 from metalab.algorithms.memory.mann import MANN
+from metalab.algorithms.memory.metanet import MetaNet
 
-LEARNERS = (MANN,)
+LEARNERS = (MANN, MetaNet)
 
-__all__ = ["LEARNERS", "MANN"]
+__all__ = ["LEARNERS", "MANN", "MetaNet"]
