@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl" / "bandits"
 RUNS = ROOT / "runs" / "bandits"
-TRAINED = {(5, 10): "rl2_bandit_k5_n10", (5, 100): "rl2_bandit_k5_n100"}  # (arms, pulls) -> config name
+TRAINED = {(5, 10): "k5_n10", (5, 100): "k5_n100"}  # (arms, pulls) -> configs/rl2_bandit_NAME.yaml, runs/bandits/rl2_NAME
 SETTINGS = [(k, n) for n in (10, 100, 500) for k in (5, 10)]
 STRATEGY_NAMES = {"random": "Random", "gittins": "Gittins", "thompson": "TS", "ucb1": "UCB1",
                   "epsilon-greedy": "eps-greedy", "greedy": "Greedy"}
@@ -52,19 +52,23 @@ def metalab(*args: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
 
 
-def train_args(config: str) -> list[str]:
-    return ["train", "--config", f"configs/{config}.yaml", "--out", str((RUNS / config).relative_to(ROOT)),
+def run_folder(name: str) -> Path:
+    return RUNS / f"rl2_{name}"
+
+
+def train_args(name: str) -> list[str]:
+    return ["train", "--config", f"configs/rl2_bandit_{name}.yaml", "--out", str(run_folder(name).relative_to(ROOT)),
             "--no-progress"]
 
 
 def eval_args(config: str, pulls: int, episodes: int) -> list[str]:
-    return ["eval", str((RUNS / config).relative_to(ROOT)), "--shots", str(pulls), "--queries", str(TRIALS),
+    return ["eval", str(run_folder(config).relative_to(ROOT)), "--shots", str(pulls), "--queries", str(TRIALS),
             "--episodes", str(episodes), "--seed", str(SEED), "--batch", "50", "--threads", "1", "--json"]
 
 
 def finished(config: str) -> dict | None:
     """The run's last checkpoint summary if it reached its step count."""
-    last = RUNS / config / "last.pt"
+    last = run_folder(config) / "last.pt"
     if not last.exists():
         return None
     state = torch.load(last, map_location="cpu", weights_only=False)
@@ -125,7 +129,7 @@ def main() -> None:
             from metalab.evaluation.evaluate import evaluate
             from metalab.training.checkpoint import load_learner
 
-            learner = load_learner(RUNS / config / "best.pt")[0]
+            learner = load_learner(run_folder(config) / "best.pt")[0]
             result: EvalResult = evaluate(learner, Bandit("test"), ways=arms, shots=pulls, queries=TRIALS,
                                           episodes=args.episodes, seed=SEED, batch=50)
             assert abs(result.mean - values["total_reward"]) < 1e-3, (result.mean, values)
