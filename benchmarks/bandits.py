@@ -28,7 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl" / "bandits"
 RUNS = ROOT / "runs" / "bandits"
-TRAINED = {(5, 10): "k5_n10", (5, 100): "k5_n100"}  # (arms, pulls) -> configs/rl2_bandit_NAME.yaml, runs/bandits/rl2_NAME
+# (arms, pulls) -> NAME: configs/rl2_bandit_NAME.yaml trains runs/bandits/rl2_NAME
+TRAINED = {(5, 10): "k5_n10", (10, 10): "k10_n10", (5, 100): "k5_n100"}
 SETTINGS = [(k, n) for n in (10, 100, 500) for k in (5, 10)]
 STRATEGY_NAMES = {"random": "Random", "gittins": "Gittins", "thompson": "TS", "ucb1": "UCB1",
                   "epsilon-greedy": "eps-greedy", "greedy": "Greedy"}
@@ -139,7 +140,8 @@ def main() -> None:
                 rows[key]["rl2"][f"minus_{other}"] = {"mean": round(mean, 4), "ci95": round(ci, 4)}
             print(key, "rl2", values["total_reward"], rows[key]["rl2"]["minus_thompson"], flush=True)
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"processor": platform.machine(), "cpus": os.cpu_count(),
@@ -221,8 +223,8 @@ CPUs, torch {meta['machine']['torch']}, one thread. Commands: meta.json; raw row
 - RL^2 is trained with PPO (8 epochs per meta-batch, GAE with discount 0.99 and lambda 0.95) instead
   of TRPO, with a 64-unit GRU instead of 256 units, and for minutes on one shared CPU core with
   {', '.join(f"{c}: {training[c]['steps']} steps" for c in training if training[c])}
-  (meta-batches of 32 tasks x 4 trials at n=10, 16 x 4 at n=100). Only k=5 with n=10 and n=100 were
-  trained; the other RL^2 cells say "not trained".
+  (meta-batches of 32 tasks x 4 trials at n=10, 16 x 4 at n=100). RL^2 was trained for
+  {', '.join(f"n={n}, k={k}" for k, n in TRAINED)} only; the other RL^2 cells say "not trained".
 - Gittins: the discounted index for Beta(1, 1) priors by calibration (dynamic programming on a
   grid of retirement rewards, truncated where the discount factor's power falls under 1e-3), with
   discount 1 - 1/n, an approximation for a finite trial. The index of Beta(1, 1) at discount 0.9

@@ -35,14 +35,16 @@ class GRUPolicy(nn.Module):
         """The GRU's inputs after each step: ``[B, L]`` actions, rewards and done flags (and
         ``[B, L, obs]`` observations) -> ``[B, L, in]``."""
         parts = [] if observations is None else [observations]
-        parts += [F.one_hot(actions, self.actions).to(rewards.dtype), rewards[..., None], done[..., None].to(rewards.dtype)]
+        parts += [F.one_hot(actions, self.actions).to(rewards.dtype), rewards[..., None],
+                  done[..., None].to(rewards.dtype)]
         return torch.cat(parts, -1)
 
     def first_input(self, batch: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The input before any step: zeros ``[B, 1, in]``."""
         return torch.zeros(batch, 1, self.gru.input_size, dtype=dtype, device=self.logits.weight.device)
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, h: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``[B, L, in]`` inputs (and ``[1, B, hidden]`` state) -> ``[B, L, actions]`` logits,
         ``[B, L]`` values and the new state ``[1, B, hidden]``."""
         out, h = self.gru(x, h)

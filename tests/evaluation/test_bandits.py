@@ -14,7 +14,8 @@ from metalab.tasks.stream import fixed_tasks
 
 
 def test_gittins_index_of_a_uniform_prior_at_discount_0_9_is_the_tabulated_0_7029():
-    # Gittins' tables for Bernoulli arms with a Beta(a, b) prior (Gittins, Glazebrook & Weber 2011): 0.7029 at a = b = 1.
+    # Gittins' tables for Bernoulli arms with a Beta(a, b) prior (Gittins, Glazebrook & Weber 2011):
+    # 0.7029 at a = b = 1.
     assert gittins_index(1, 1, 0.9) == pytest.approx(0.7029, abs=1e-4)
 
 
@@ -41,7 +42,8 @@ def test_ucb1_and_thompson_regret_grows_sublinearly_and_beats_random_by_far():
         short, long = results[name, 100].breakdown["regret"][0], results[name, 800].breakdown["regret"][0]
         assert long < 0.5 * 8 * short, (name, short, long)  # 8x the pulls, well under 8x the regret
         for n in (100, 800):
-            (ours, ours_ci), (random, random_ci) = results[name, n].breakdown["regret"], results["random", n].breakdown["regret"]
+            ours, ours_ci = results[name, n].breakdown["regret"]
+            random, random_ci = results["random", n].breakdown["regret"]
             assert random - ours > 3 * (ours_ci + random_ci), (name, n)  # pseudo-regret: no task-to-task spread
             assert results[name, n].mean > results["random", n].mean
     assert results["random", 800].breakdown["regret"][0] > 7 * results["random", 100].breakdown["regret"][0]
@@ -64,7 +66,8 @@ def test_strategies_meet_the_same_payouts_and_replay_exactly():
     outcome = play(always_first, trials, np.random.default_rng(0))
     assert np.array_equal(outcome[..., 0], trials.payouts[..., 0].sum(-1))
     thompson = STRATEGIES["thompson"]()
-    assert np.array_equal(play(thompson, trials, np.random.default_rng(1)), play(thompson, trials, np.random.default_rng(1)))
+    first, again = (play(thompson, trials, np.random.default_rng(1)) for _ in range(2))
+    assert np.array_equal(first, again)
 
 
 def test_bad_strategy_inputs_are_named():

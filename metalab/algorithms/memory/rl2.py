@@ -173,7 +173,10 @@ class RL2(MetaLearner):
         surrogate = torch.min(ratio * adv, ratio.clamp(1 - c.clip, 1 + c.clip) * adv)
         entropy = -(log_probs.exp() * log_probs).sum(-1)
         value_error = (values - played.returns).pow(2)
-        per_task = lambda v: v.reshape(played.tasks, -1).mean(-1)  # noqa: E731
+
+        def per_task(values: torch.Tensor) -> torch.Tensor:
+            return values.reshape(played.tasks, -1).mean(-1)
+
         loss = (-per_task(surrogate) + c.value_coef * per_task(value_error) - c.entropy_coef * per_task(entropy)).mean()
         with torch.no_grad():
             metrics = {"entropy": float(entropy.mean()), "value_loss": float(value_error.mean()),
