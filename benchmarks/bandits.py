@@ -28,8 +28,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl" / "bandits"
 RUNS = ROOT / "runs" / "bandits"
-# (arms, pulls) -> NAME: configs/rl2_bandit_NAME.yaml trains runs/bandits/rl2_NAME
-TRAINED = {(5, 10): "k5_n10", (10, 10): "k10_n10", (5, 100): "k5_n100"}
+# (arms, pulls) -> NAMEs: configs/rl2_bandit_NAME.yaml trains runs/bandits/rl2_NAME; of several
+# runs of a setting the table reports the one with the best validation score (all are in results.json)
+TRAINED = {(5, 10): ["k5_n10"], (10, 10): ["k10_n10"], (5, 100): ["k5_n100", "k5_n100_std"]}
 SETTINGS = [(k, n) for n in (10, 100, 500) for k in (5, 10)]
 STRATEGY_NAMES = {"random": "Random", "gittins": "Gittins", "thompson": "TS", "ucb1": "UCB1",
                   "epsilon-greedy": "eps-greedy", "greedy": "Greedy"}
@@ -74,7 +75,10 @@ def finished(config: str) -> dict | None:
         return None
     state = torch.load(last, map_location="cpu", weights_only=False)
     done = state["total_steps"] is not None and state["step"] >= state["total_steps"]
-    return {"steps": state["step"], "training_seconds": round(state["elapsed"], 1)} if done else None
+    best = state["best"]["val"] or {}
+    return {"steps": state["step"], "training_seconds": round(state["elapsed"], 1), "best_step": state["best"]["step"],
+            "best_val": [round(best.get("mean", float("nan")), 4), round(best.get("ci95", float("nan")), 4)]
+            } if done else None
 
 
 def paired(a: list[float], b: list[float]) -> tuple[float, float]:
@@ -89,6 +93,29 @@ def row(result, **extra) -> dict:
             "regret_ci95": round(regret_ci, 4), "scores": [round(s, 4) for s in result.scores], **extra}
 
 
+def rl2_row(config: str, arms: int, pulls: int, episodes: int, strategies: dict, commands: list[str]) -> dict:
+    """``metalab eval`` of a run, its per-task scores, and paired differences with Thompson and Gittins."""
+    from metalab.evaluation.evaluate import evaluate
+    from metalab.tasks.bandit import Bandit
+    from metalab.training.checkpoint import load_learner
+
+    command = eval_args(config, pulls, episodes)
+    commands.append("metalab " + " ".join(command))
+    values = json.loads(metalab(*command))
+    out = {"total_reward": values["total_reward"], "ci95": values["ci95"], "regret": values["breakdown"]["regret"]["mean"],
+           "regret_ci95": values["breakdown"]["regret"]["ci95"], "checkpoint_step": values["checkpoint_step"]}
+    learner = load_learner(run_folder(config) / "best.pt")[0]  # what eval read: the per-task scores
+    result = evaluate(learner, Bandit("test"), ways=arms, shots=pulls, queries=TRIALS, episodes=episodes, seed=SEED,
+                      batch=50)
+    assert abs(result.mean - values["total_reward"]) < 1e-3, (result.mean, values)
+    out["scores"] = [round(v, 4) for v in result.scores]
+    for other in ("thompson", "gittins"):
+        mean, ci = paired(result.scores, strategies[other]["scores"])
+        out[f"minus_{other}"] = {"mean": round(mean, 4), "ci95": round(ci, 4)}
+    print(f"k{arms}_n{pulls}", config, values["total_reward"], out["minus_thompson"], flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=500, help="fixed test tasks per setting")
@@ -96,12 +123,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     from metalab.evaluation.bandits import STRATEGIES, evaluate_strategy
-    from metalab.evaluation.evaluate import EvalResult
     from metalab.tasks.bandit import Bandit
     from metalab.tasks.family import TaskShape
 
     commands, training = [], {}
-    for config in TRAINED.values():
+    for config in (name for names in TRAINED.values() for name in names):
         commands.append("OMP_NUM_THREADS=1 taskset -c 1 metalab " + " ".join(train_args(config)))
         if not args.skip_train and finished(config) is None:
             metalab(*train_args(config))
@@ -117,28 +143,13 @@ def main() -> None:
             result = evaluate_strategy(name, Bandit("test"), shape, episodes=args.episodes, seed=SEED)
             rows[key][name] = row(result, seconds=round(time.perf_counter() - clock, 2))
             print(key, name, f"{result.mean:.2f} ± {result.ci95:.2f}", flush=True)
-        config = TRAINED.get((arms, pulls))
-        if config and training[config]:
-            command = eval_args(config, pulls, args.episodes)
-            commands.append("metalab " + " ".join(command))
-            values = json.loads(metalab(*command))
-            rows[key]["rl2"] = {"total_reward": values["total_reward"], "ci95": values["ci95"],
-                                "regret": values["breakdown"]["regret"]["mean"],
-                                "regret_ci95": values["breakdown"]["regret"]["ci95"],
-                                "checkpoint_step": values["checkpoint_step"]}
-            # the per-task scores, for the paired comparison with Thompson sampling
-            from metalab.evaluation.evaluate import evaluate
-            from metalab.training.checkpoint import load_learner
-
-            learner = load_learner(run_folder(config) / "best.pt")[0]
-            result: EvalResult = evaluate(learner, Bandit("test"), ways=arms, shots=pulls, queries=TRIALS,
-                                          episodes=args.episodes, seed=SEED, batch=50)
-            assert abs(result.mean - values["total_reward"]) < 1e-3, (result.mean, values)
-            rows[key]["rl2"]["scores"] = [round(s, 4) for s in result.scores]
-            for other in ("thompson", "gittins"):
-                mean, ci = paired(result.scores, rows[key][other]["scores"])
-                rows[key]["rl2"][f"minus_{other}"] = {"mean": round(mean, 4), "ci95": round(ci, 4)}
-            print(key, "rl2", values["total_reward"], rows[key]["rl2"]["minus_thompson"], flush=True)
+        for config in TRAINED.get((arms, pulls), []):
+            if training[config]:
+                rows[key][f"rl2:{config}"] = rl2_row(config, arms, pulls, args.episodes, rows[key], commands)
+        runs = [name for name in TRAINED.get((arms, pulls), []) if training[name]]
+        if runs:
+            chosen = max(runs, key=lambda name: training[name]["best_val"][0])
+            rows[key]["rl2"] = {**rows[key][f"rl2:{chosen}"], "run": chosen}
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip()
@@ -180,20 +191,24 @@ def readme(rows: dict, meta: dict, training: dict) -> str:
             f"{rows[key][m]['regret']:.2f} ± {rows[key][m]['regret_ci95']:.2f}" if m in rows[key] else "-"
             for m in methods) + " |")
     verdicts = []
-    for (arms, pulls), config in TRAINED.items():
-        rl2 = rows[f"k{arms}_n{pulls}"].get("rl2")
-        if not rl2:
-            continue
-        ts, diff = rows[f"k{arms}_n{pulls}"]["thompson"], rl2["minus_thompson"]
-        overlap = abs(rl2["total_reward"] - ts["total_reward"]) <= rl2["ci95"] + ts["ci95"]
-        inside = abs(rl2["total_reward"] - ts["total_reward"]) <= ts["ci95"]
-        verdicts.append(
-            f"- n={pulls}, k={arms}: RL^2 {rl2['total_reward']:.2f} ± {rl2['ci95']:.2f}, Thompson sampling "
-            f"{ts['total_reward']:.2f} ± {ts['ci95']:.2f}; RL^2 is {'inside' if inside else 'outside'} Thompson "
-            f"sampling's CI ({'overlapping' if overlap else 'disjoint'} intervals). Paired on the same tasks, "
-            f"RL^2 - TS = {diff['mean']:+.2f} ± {diff['ci95']:.2f}; RL^2 - Gittins = "
-            f"{rl2['minus_gittins']['mean']:+.2f} ± {rl2['minus_gittins']['ci95']:.2f}. Trained "
-            f"{training[config]['steps']} steps in {training[config]['training_seconds'] / 60:.1f} min.")
+    for (arms, pulls), names in TRAINED.items():
+        key = f"k{arms}_n{pulls}"
+        for config in names:
+            rl2 = rows[key].get(f"rl2:{config}")
+            if not rl2:
+                continue
+            ts, diff, info = rows[key]["thompson"], rl2["minus_thompson"], training[config]
+            overlap = abs(rl2["total_reward"] - ts["total_reward"]) <= rl2["ci95"] + ts["ci95"]
+            inside = abs(rl2["total_reward"] - ts["total_reward"]) <= ts["ci95"]
+            shown = " (in the table)" if rows[key]["rl2"]["run"] == config else ""
+            verdicts.append(
+                f"- n={pulls}, k={arms}, run `{config}`{shown}: RL^2 {rl2['total_reward']:.2f} ± {rl2['ci95']:.2f}, "
+                f"Thompson sampling {ts['total_reward']:.2f} ± {ts['ci95']:.2f}: RL^2 is "
+                f"{'inside' if inside else 'outside'} Thompson sampling's CI ({'overlapping' if overlap else 'disjoint'} "
+                f"intervals). Paired on the same tasks, RL^2 - TS = {diff['mean']:+.2f} ± {diff['ci95']:.2f}; RL^2 - "
+                f"Gittins = {rl2['minus_gittins']['mean']:+.2f} ± {rl2['minus_gittins']['ci95']:.2f}. "
+                f"{info['steps']} steps, {info['training_seconds'] / 60:.1f} min wall time; best validation "
+                f"{info['best_val'][0]:.2f} ± {info['best_val'][1]:.2f} at step {info['best_step']}.")
     return f"""# RL^2 and classical strategies on Bernoulli bandits
 
 Duan et al. (2016), Sec. 4.1 and Table 1: k-armed Bernoulli bandits with arm probabilities drawn
@@ -224,7 +239,9 @@ CPUs, torch {meta['machine']['torch']}, one thread. Commands: meta.json; raw row
   of TRPO, with a 64-unit GRU instead of 256 units, and for minutes on one shared CPU core with
   {', '.join(f"{c}: {training[c]['steps']} steps" for c in training if training[c])}
   (meta-batches of 32 tasks x 4 trials at n=10, 16 x 4 at n=100). RL^2 was trained for
-  {', '.join(f"n={n}, k={k}" for k, n in TRAINED)} only; the other RL^2 cells say "not trained".
+  {', '.join(f"n={n}, k={k}" for k, n in TRAINED)} only; the other RL^2 cells say "not trained". At n=100
+  a second run standardises the advantages per task (`k5_n100_std`); the table shows the run with
+  the better validation score on the validation tasks (never the test tasks).
 - Gittins: the discounted index for Beta(1, 1) priors by calibration (dynamic programming on a
   grid of retirement rewards, truncated where the discount factor's power falls under 1e-3), with
   discount 1 - 1/n, an approximation for a finite trial. The index of Beta(1, 1) at discount 0.9
