@@ -200,11 +200,12 @@ def readme(rows: dict, meta: dict, training: dict) -> str:
             ts, diff, info = rows[key]["thompson"], rl2["minus_thompson"], training[config]
             overlap = abs(rl2["total_reward"] - ts["total_reward"]) <= rl2["ci95"] + ts["ci95"]
             inside = abs(rl2["total_reward"] - ts["total_reward"]) <= ts["ci95"]
+            side = "inside" if inside else ("above" if rl2["total_reward"] > ts["total_reward"] else "below")
             shown = " (in the table)" if rows[key]["rl2"]["run"] == config else ""
             verdicts.append(
                 f"- n={pulls}, k={arms}, run `{config}`{shown}: RL^2 {rl2['total_reward']:.2f} ± {rl2['ci95']:.2f}, "
                 f"Thompson sampling {ts['total_reward']:.2f} ± {ts['ci95']:.2f}: RL^2 is "
-                f"{'inside' if inside else 'outside'} Thompson sampling's CI ({'overlapping' if overlap else 'disjoint'} "
+                f"{side} Thompson sampling's CI ({'overlapping' if overlap else 'disjoint'} "
                 f"intervals). Paired on the same tasks, RL^2 - TS = {diff['mean']:+.2f} ± {diff['ci95']:.2f}; RL^2 - "
                 f"Gittins = {rl2['minus_gittins']['mean']:+.2f} ± {rl2['minus_gittins']['ci95']:.2f}. "
                 f"{info['steps']} steps, {info['training_seconds'] / 60:.1f} min wall time; best validation "
@@ -239,7 +240,7 @@ CPUs, torch {meta['machine']['torch']}, one thread. Commands: meta.json; raw row
   of TRPO, with a 64-unit GRU instead of 256 units, and for minutes on one shared CPU core with
   {', '.join(f"{c}: {training[c]['steps']} steps" for c in training if training[c])}
   (meta-batches of 32 tasks x 4 trials at n=10, 16 x 4 at n=100). RL^2 was trained for
-  {', '.join(f"n={n}, k={k}" for k, n in TRAINED)} only; the other RL^2 cells say "not trained". At n=100
+  {'; '.join(f"n={n}, k={k}" for k, n in TRAINED)} only; the other RL^2 cells say "not trained". At n=100
   a second run standardises the advantages per task (`k5_n100_std`); the table shows the run with
   the better validation score on the validation tasks (never the test tasks).
 - Gittins: the discounted index for Beta(1, 1) priors by calibration (dynamic programming on a
