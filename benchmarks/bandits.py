@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -76,9 +77,10 @@ def finished(config: str) -> dict | None:
     state = torch.load(last, map_location="cpu", weights_only=False)
     done = state["total_steps"] is not None and state["step"] >= state["total_steps"]
     best = state["best"]["val"] or {}
+    cpu = run_folder(config) / "cpu_seconds.json"  # written when this script trains the run
     return {"steps": state["step"], "training_seconds": round(state["elapsed"], 1), "best_step": state["best"]["step"],
-            "best_val": [round(best.get("mean", float("nan")), 4), round(best.get("ci95", float("nan")), 4)]
-            } if done else None
+            "best_val": [round(best.get("mean", float("nan")), 4), round(best.get("ci95", float("nan")), 4)],
+            "cpu_seconds": json.loads(cpu.read_text())["user"] if cpu.exists() else None} if done else None
 
 
 def paired(a: list[float], b: list[float]) -> tuple[float, float]:
@@ -131,7 +133,10 @@ def main() -> None:
     for config in (name for names in TRAINED.values() for name in names):
         commands.append("OMP_NUM_THREADS=1 taskset -c 1 metalab " + " ".join(train_args(config)))
         if not args.skip_train and finished(config) is None:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
             metalab(*train_args(config))
+            used = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
+            (run_folder(config) / "cpu_seconds.json").write_text(json.dumps({"user": round(used, 1)}))
         training[config] = finished(config)
 
     rows: dict[str, dict[str, dict]] = {}
@@ -203,13 +208,14 @@ def readme(rows: dict, meta: dict, training: dict) -> str:
             inside = abs(rl2["total_reward"] - ts["total_reward"]) <= ts["ci95"]
             side = "inside" if inside else ("above" if rl2["total_reward"] > ts["total_reward"] else "below")
             shown = " (in the table)" if rows[key]["rl2"]["run"] == config else ""
+            cpu = "" if info["cpu_seconds"] is None else f" ({info['cpu_seconds'] / 60:.1f} min CPU)"
             verdicts.append(
                 f"- n={pulls}, k={arms}, run `{config}`{shown}: RL^2 {rl2['total_reward']:.2f} ± {rl2['ci95']:.2f}, "
                 f"Thompson sampling {ts['total_reward']:.2f} ± {ts['ci95']:.2f}: RL^2 is "
                 f"{side} Thompson sampling's CI ({'overlapping' if overlap else 'disjoint'} "
                 f"intervals). Paired on the same tasks, RL^2 - TS = {diff['mean']:+.2f} ± {diff['ci95']:.2f}; RL^2 - "
                 f"Gittins = {rl2['minus_gittins']['mean']:+.2f} ± {rl2['minus_gittins']['ci95']:.2f}. "
-                f"{info['steps']} steps, {info['training_seconds'] / 60:.1f} min wall time; best validation "
+                f"{info['steps']} steps, {info['training_seconds'] / 60:.1f} min wall time{cpu}; best validation "
                 f"{info['best_val'][0]:.2f} ± {info['best_val'][1]:.2f} at step {info['best_step']}.")
     return f"""# RL^2 and classical strategies on Bernoulli bandits
 
