@@ -11,7 +11,7 @@ regression on functions) is a task family (:mod:`metalab.tasks`); inner-loop opt
 from metalab import optim
 from metalab.algorithms import (
     ALGORITHMS, ANIL, FOMAML, L2O, MAML, MAMLRL, MANN, TAML, MatchingNet, MetaLearner, MetaLoss, MetaLSTM, MetaNet,
-    MetaSGD, ProtoNet, RelationNet,
+    MetaSGD, ProtoNet, RelationNet, RL2,
     Reptile, Runtime, Siamese, TaskModel, build_learner, learner_config,
 )
 from metalab.data.dataset import FewShotDataset
@@ -25,6 +25,7 @@ from metalab.evaluation.paper import paper_figure
 from metalab.evaluation.predict import predict_folders
 from metalab.models.backbones import BACKBONES, WithHead, build_encoder, register_backbone
 from metalab.models.conv4 import Conv4
+from metalab.tasks.bandit import Bandit
 from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskFamily, TaskShape
 from metalab.tasks.functions import FunctionTasks
@@ -44,11 +45,11 @@ from metalab.training.loop import TrainResult, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "ALGORITHMS", "ANIL", "BACKBONES", "CheckpointError", "ConfigError", "Conv4", "DataError", "DrawnFunctions",
+    "ALGORITHMS", "ANIL", "BACKBONES", "Bandit", "CheckpointError", "ConfigError", "Conv4", "DataError", "DrawnFunctions",
     "Episode", "EpisodeStream", "EvalResult", "FAMILIES", "FOMAML", "FamilyOptions", "FewShotDataset",
     "FunctionTasks", "ImageClassification", "L2O", "MAML", "MAMLRL", "MANN", "MatchingNet", "MetaLearner", "MetaLoss",
     "MetaLSTM", "MetaNet", "MetaSGD", "MetalabError", "Navigation2D", "OmniglotSequences", "Preprocess", "ProtoNet", "Quadratics",
-    "RegressionTasks", "RelationNet", "Reptile", "Runtime", "Siamese",
+    "RegressionTasks", "RelationNet", "Reptile", "RL2", "Runtime", "Siamese",
     "Sinusoid", "TAML", "TaskFamily", "TaskModel", "TaskShape", "TaskStream", "TrainConfig", "TrainResult",
     "TrainingDivergedError", "WithHead", "build_encoder", "build_learner", "derive_seed", "download_omniglot",
     "evaluate", "fixed_episode", "fixed_episodes", "fixed_tasks", "image_folder", "learner_config",

@@ -5,11 +5,11 @@ import metalab
 SURFACE = {
     # learners, by family, and their contract
     "ALGORITHMS", "MetaLearner", "MetaLoss", "TaskModel", "Runtime", "build_learner", "learner_config",
-    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "MetaLSTM", "Reptile", "TAML", "MAMLRL", "MANN", "MetaNet",
+    "ProtoNet", "Siamese", "MatchingNet", "RelationNet", "MAML", "FOMAML", "ANIL", "MetaSGD", "MetaLSTM", "Reptile", "TAML", "MAMLRL", "MANN", "MetaNet", "RL2",
     # task families
     "TaskFamily", "TaskShape", "TaskStream", "fixed_tasks", "derive_seed", "FAMILIES", "FamilyOptions",
     "load_tasks", "register_family", "ImageClassification", "RegressionTasks", "DrawnFunctions", "Sinusoid",
-    "FunctionTasks", "Navigation2D", "OmniglotSequences", "Episode", "EpisodeStream", "fixed_episode", "fixed_episodes", "sample_episode",
+    "FunctionTasks", "Navigation2D", "Bandit", "OmniglotSequences", "Episode", "EpisodeStream", "fixed_episode", "fixed_episodes", "sample_episode",
     # data
     "FewShotDataset", "image_folder", "load_dataset", "omniglot", "download_omniglot", "Preprocess",
     # models and inner-loop optimization

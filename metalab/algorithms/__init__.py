@@ -3,7 +3,7 @@
 - :mod:`~metalab.algorithms.metric`: ProtoNet, Siamese, Matching and Relation networks;
 - :mod:`~metalab.algorithms.gradient`: MAML, first-order MAML, ANIL, Meta-SGD, Reptile, TAML,
   MAML-RL, L2O (a learned optimizer) and the LSTM meta-learner;
-- :mod:`~metalab.algorithms.memory`: the model-based learners: MANN and Meta Networks.
+- :mod:`~metalab.algorithms.memory`: the model-based learners: MANN, Meta Networks and RL^2.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from metalab.algorithms import gradient, memory, metric
 from metalab.algorithms.base import MetaLearner, MetaLoss, Runtime, TaskModel
 from metalab.algorithms.gradient import ANIL, FOMAML, L2O, MAML, MAMLRL, TAML, MetaLSTM, MetaSGD, Reptile
-from metalab.algorithms.memory import MANN, MetaNet
+from metalab.algorithms.memory import MANN, RL2, MetaNet
 from metalab.algorithms.metric import MatchingNet, ProtoNet, RelationNet, Siamese
 from metalab.errors import ConfigError
 
@@ -49,5 +49,5 @@ def build_learner(algorithm: str, values: dict[str, Any] | None = None) -> MetaL
 
 
 __all__ = ["ALGORITHMS", "ANIL", "FOMAML", "L2O", "MAML", "MAMLRL", "MANN", "MatchingNet", "MetaLearner", "MetaLoss",
-           "MetaLSTM", "MetaNet", "MetaSGD", "ProtoNet",
+           "MetaLSTM", "MetaNet", "MetaSGD", "ProtoNet", "RL2",
            "RelationNet", "Reptile", "Runtime", "Siamese", "TAML", "TaskModel", "build_learner", "learner_config"]

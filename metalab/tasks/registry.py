@@ -16,6 +16,7 @@ from pathlib import Path
 from metalab.data.load import load_dataset
 from metalab.data.preprocess import Preprocess
 from metalab.errors import DataError
+from metalab.tasks.bandit import Bandit
 from metalab.tasks.family import TaskFamily
 from metalab.tasks.functions import FunctionTasks
 from metalab.tasks.image import ImageClassification
@@ -78,6 +79,7 @@ FAMILIES: dict[str, FamilyFactory] = {
     "omniglot-sequences": _omniglot_sequences,
     "omniglot-mlp": lambda part, options: OmniglotMLP(_omniglot(part, options).dataset, part),
     "navigation2d": lambda part, options: Navigation2D(part),
+    "bandit": lambda part, options: Bandit(part),
     "functions": _needs_location("functions", lambda location, part: FunctionTasks(location, part)),
 }
 

@@ -2,7 +2,8 @@
 
 Parametrised over (learner, family) pairs: the image family (5-way Omniglot episodes) for
 every learner, the sinusoid regression family for the learners that learn regression tasks,
-the quadratic optimizees for learned optimizers and 2D navigation for RL learners.
+the quadratic optimizees for learned optimizers, 2D navigation for MAML-RL and Bernoulli
+bandits for RL^2.
 """
 
 import dataclasses
@@ -12,6 +13,7 @@ import torch
 
 from metalab.algorithms import ALGORITHMS, MetaLearner, build_learner
 from metalab.evaluation.evaluate import evaluate
+from metalab.tasks.bandit import Bandit
 from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskFamily, TaskShape
 from metalab.tasks.image import ImageClassification
@@ -22,15 +24,18 @@ from metalab.tasks.stream import TaskStream
 from metalab.training.checkpoint import load_learner, save_checkpoint
 
 SHAPES = {"omniglot": TaskShape(5, 2, 3), "sinusoid": TaskShape(None, 5, 10), "quadratic": TaskShape(None, 1, 1),
-          "navigation2d": TaskShape(None, 5, 5)}
-OUTPUTS = {"omniglot": 5, "sinusoid": 1, "quadratic": 1, "navigation2d": 2}  # per query (RL: a mean action)
-KINDS = {"omniglot": "classification", "sinusoid": "regression", "quadratic": "optimizee", "navigation2d": "rl"}
+          "navigation2d": TaskShape(None, 5, 5), "bandit": TaskShape(5, 10, 4)}
+# per query (RL: a mean action; bandits: the next pull's arm probabilities)
+OUTPUTS = {"omniglot": 5, "sinusoid": 1, "quadratic": 1, "navigation2d": 2, "bandit": 5}
+KINDS = {"omniglot": "classification", "sinusoid": "regression", "quadratic": "optimizee", "navigation2d": "rl",
+         "bandit": "bandit"}
+RL_KINDS = ("rl", "bandit")
 # TAML's entropy term needs classes. The LSTM meta-learner takes one inner step here, as MAML
 # does (and ten at evaluation): over several steps on Conv-4, float rounding that differs between
 # thread layouts grows to ~1% of the loss (MAML's own too), beyond the batched-equals-per-task tolerance.
 OVERRIDES = {("taml", "sinusoid"): {"regularizer": "theil"},
              ("metalstm", "omniglot"): {"inner_steps": 1, "eval_inner_steps": 10},
-             ("maml-rl", "navigation2d"): {"hidden": 32, "eval_inner_steps": 1}}
+             ("maml-rl", "navigation2d"): {"hidden": 32, "eval_inner_steps": 1}, ("rl2", "bandit"): {"hidden": 32}}
 PAIRS = [(name, family) for name in sorted(ALGORITHMS) for family in SHAPES
          if KINDS[family] in ALGORITHMS[name].task_kinds]
 
@@ -44,6 +49,7 @@ def families(omniglot_train, omniglot_val, first_classes) -> dict[str, tuple[Tas
         "sinusoid": (Sinusoid("train"), Sinusoid("train"), Sinusoid("val")),
         "quadratic": (Quadratics("train"), Quadratics("train"), Quadratics("val")),
         "navigation2d": (Navigation2D("train"), Navigation2D("train"), Navigation2D("val")),
+        "bandit": (Bandit("train"), Bandit("train"), Bandit("val")),
     }
 
 
@@ -65,6 +71,7 @@ def test_every_learner_meets_the_contract_on_some_family():
     assert {"maml", "metasgd", "anil", "fomaml", "reptile"} <= {name for name, family in PAIRS if family == "sinusoid"}
     assert {name for name, family in PAIRS if family == "quadratic"} == {"l2o"}
     assert {name for name, family in PAIRS if family == "navigation2d"} == {"maml-rl"}
+    assert {name for name, family in PAIRS if family == "bandit"} == {"rl2"}
 
 
 @pytest.mark.parametrize("name, family", PAIRS)
@@ -94,7 +101,7 @@ def test_same_seed_same_learner_and_loss(name, family, families):
     batch = batch_of(family, families)
     a, b = seeded(name, family, families, 3), seeded(name, family, families, 3)
     assert torch.equal(a.meta_loss(batch).loss, b.meta_loss(batch).loss)
-    if KINDS[family] == "rl":  # a policy objective with standardised advantages is ~0 at any seed: compare returns
+    if KINDS[family] in RL_KINDS:  # a policy objective with standardised advantages is ~0 at any seed: compare returns
         assert torch.equal(a.meta_loss(batch).outputs, b.meta_loss(batch).outputs)
         assert not torch.equal(a.meta_loss(batch).outputs, seeded(name, family, families, 4).meta_loss(batch).outputs)
         return
@@ -106,7 +113,7 @@ def test_batched_meta_loss_equals_the_per_task_definition(name, family, families
     learner = seeded(name, family, families).eval()  # eval: batch norm statistics do not depend on batching
     batch = batch_of(family, families)
     result = learner.meta_loss(batch)
-    if KINDS[family] == "rl":  # no supervised query loss: the per-task definition is the meta-loss of each task alone
+    if KINDS[family] in RL_KINDS:  # no supervised query loss: the per-task definition is the meta-loss of each task alone
         single = [learner.meta_loss(Episode.stack([batch.task(t)])) for t in range(batch.tasks)]
         assert torch.allclose(result.loss, torch.stack([r.loss for r in single]).mean(), rtol=1e-4, atol=1e-6)
         assert torch.allclose(result.outputs, torch.cat([r.outputs for r in single]), rtol=1e-4, atol=1e-4)
@@ -123,7 +130,8 @@ def test_batched_meta_loss_equals_the_per_task_definition(name, family, families
 
 # Each family's short training and what it must reach: (steps, meta_batch, lr, evaluation shape).
 LEARNING = {"omniglot": (40, 4, 1e-3, TaskShape(5, 1, 5)), "sinusoid": (100, 10, 1e-2, TaskShape(None, 10, 10)),
-            "quadratic": (30, 8, 1e-3, TaskShape(None, 1, 1)), "navigation2d": (8, 5, 1e-3, TaskShape(None, 10, 10))}
+            "quadratic": (30, 8, 1e-3, TaskShape(None, 1, 1)), "navigation2d": (8, 5, 1e-3, TaskShape(None, 10, 10)),
+            "bandit": (150, 16, 2e-3, TaskShape(5, 10, 4))}
 # Learners that cannot learn a family's tasks in such a short run, and the test that pins their learning instead.
 SLOW_TO_LEARN = {("mann", "omniglot"): "a memory-augmented network learns to bind images to labels over thousands of "
                  "episodes (Santoro et al. 2016 train 100,000); tests/algorithms/memory/test_mann.py pins its "
@@ -150,7 +158,7 @@ def test_learns_a_few_shot_task_from_its_family(name, family, families):
         assert result.mean > 60.0, result  # chance is 20%
     elif family == "sinusoid":  # the query MSE falls by a fifth or more (predicting 0 gives ~E[A^2]/2 = 4.2)
         assert result.mean < 0.8 * untrained.mean, (result, untrained)
-    elif family == "navigation2d":  # the return after adaptation rises by more than both CIs
+    elif family in ("navigation2d", "bandit"):  # the return (after adaptation) rises by more than both CIs
         assert result.mean - untrained.mean > result.ci95 + untrained.ci95, (result, untrained)
     else:  # an optimizee family: the trained optimizer's final loss is a tenth of the untrained one's or less
         assert result.mean < 0.1 * untrained.mean, (result, untrained)
