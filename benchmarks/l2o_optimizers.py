@@ -36,7 +36,7 @@ from metalab.tasks.family import TaskFamily
 from metalab.tasks.registry import load_tasks
 from metalab.training.checkpoint import load_learner
 
-GRID = [10 ** (e / 2) for e in range(-8, 2)]  # 1e-4 ... 3.16
+GRID = [10 ** (e / 2) for e in range(-8, 4)]  # 1e-4 ... 31.6
 BASELINES = {
     "SGD": lambda lr: (lambda p: torch.optim.SGD(p, lr)),
     "NAG": lambda lr: (lambda p: torch.optim.SGD(p, lr, momentum=0.9, nesterov=True)),
