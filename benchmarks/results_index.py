@@ -85,7 +85,7 @@ def validation(file: str, step: int, metric: str) -> dict[str, float]:
 
 def l2o_final(file: str, optimizer: str, steps: int) -> dict[str, float]:
     """Mean objective (and 95% CI) over the held-out problems after ``steps`` steps, as
-    ``benchmarks/l2o_quadratics.py`` wrote it from the per-problem curves."""
+    ``benchmarks/l2o_optimizers.py`` wrote it from the per-problem curves."""
     entry = json.loads((ROOT / file).read_text(encoding="utf-8"))["optimizers"][optimizer]
     final = entry[f"final_{steps}"]
     return {"value": final["mean"], "ci95": final["ci95"]}

@@ -6,6 +6,8 @@ and evaluated by ``forward(params, x)`` with ``x [T, Q, in]`` -> ``[T, Q, out]``
 
 - ``linear``: ``x theta^T`` without bias (Andrychowicz et al. 2016's quadratics).
 - ``mlp``: one hidden layer of sigmoid units and a linear output (their MNIST optimizee).
+- ``mlp2``, ``mlp-relu``: two sigmoid hidden layers, or one of ReLU units: the architectures
+  their Sec. 3.2 uses to test whether an optimizer trained on ``mlp`` generalises.
 """
 
 from __future__ import annotations
@@ -39,16 +41,30 @@ def _uniform(shape: tuple[int, ...], fan_in: int, generator: torch.Generator) ->
     return (torch.rand(*shape, generator=generator) * 2 - 1) * bound
 
 
-def _mlp_init(tasks: int, in_features: int, hidden: int, outputs: int, generator: torch.Generator) -> Params:
-    return {"w1": _uniform((tasks, hidden, in_features), in_features, generator),
-            "b1": _uniform((tasks, 1, hidden), in_features, generator),
-            "w2": _uniform((tasks, outputs, hidden), hidden, generator),
-            "b2": _uniform((tasks, 1, outputs), hidden, generator)}
+def mlp(depth: int, activation: Callable[[torch.Tensor], torch.Tensor]) -> Optimizee:
+    """``depth`` hidden layers of ``hidden`` units with ``activation``, then a linear output;
+    layer ``i`` (from 1) has parameters ``w{i}`` ``[T, out, in]`` and ``b{i}`` ``[T, 1, out]``."""
+
+    def init(tasks: int, in_features: int, hidden: int, outputs: int, generator: torch.Generator) -> Params:
+        sizes = [in_features] + [hidden] * depth + [outputs]
+        params = {}
+        for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+            params[f"w{i}"] = _uniform((tasks, fan_out, fan_in), fan_in, generator)
+            params[f"b{i}"] = _uniform((tasks, 1, fan_out), fan_in, generator)
+        return params
+
+    def forward(params: Params, x: torch.Tensor) -> torch.Tensor:
+        for i in range(1, depth + 1):
+            x = activation(torch.bmm(x, params[f"w{i}"].transpose(1, 2)) + params[f"b{i}"])
+        last = depth + 1
+        return torch.bmm(x, params[f"w{last}"].transpose(1, 2)) + params[f"b{last}"]
+
+    return Optimizee(init, forward)
 
 
-def _mlp(params: Params, x: torch.Tensor) -> torch.Tensor:
-    h = torch.sigmoid(torch.bmm(x, params["w1"].transpose(1, 2)) + params["b1"])
-    return torch.bmm(h, params["w2"].transpose(1, 2)) + params["b2"]
-
-
-OPTIMIZEES: dict[str, Optimizee] = {"linear": Optimizee(_linear_init, _linear), "mlp": Optimizee(_mlp_init, _mlp)}
+OPTIMIZEES: dict[str, Optimizee] = {
+    "linear": Optimizee(_linear_init, _linear),
+    "mlp": mlp(1, torch.sigmoid),
+    "mlp2": mlp(2, torch.sigmoid),
+    "mlp-relu": mlp(1, torch.relu),
+}

@@ -1,5 +1,6 @@
 """The learned optimizer (Andrychowicz et al. 2016): its rule, gradients and training path."""
 
+import dataclasses
 import json
 import math
 
@@ -128,3 +129,18 @@ def test_train_and_eval_commands_on_quadratics(tmp_path, capsys):
     assert main(["train", "--algorithm", "protonet", "--dataset", "quadratic", "--steps", "1",
                  "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "quadratic/train tasks are optimizee; use an algorithm that learns them: l2o" in capsys.readouterr().err
+
+
+def test_an_optimizer_trained_on_one_architecture_drives_another():
+    """Coordinatewise, the LSTM does not depend on the optimizee's shape (the paper's Sec. 3.2)."""
+    from metalab.tasks.optimizees import DigitsMLP
+
+    batch = next(iter(TaskStream(DigitsMLP("train", examples=32), SHAPE, meta_batch=2, seed=0)))
+    trained = build_learner("l2o", {"optimizee": "mlp", "in_channels": 64, "outputs": 10,
+                                    "loss": "cross_entropy", "unroll": 3})
+    for changes in ({"optimizee": "mlp2", "hidden": 40}, {"optimizee": "mlp-relu"}):
+        other = build_learner("l2o", {**dataclasses.asdict(trained.config), **changes})
+        other.net.load_state_dict(trained.net.state_dict())
+        *_, (losses, params) = other.trajectory(batch, 3, meta=False)
+        assert losses.shape == (3, 2) and torch.isfinite(losses).all()
+        assert ("w3" in params) == (changes["optimizee"] == "mlp2")
