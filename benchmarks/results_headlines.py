@@ -204,6 +204,27 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
             "id": f"omniglot/mann/mann/{setting.replace(' ', '_')}", "area": "omniglot", "experiment": "omniglot/mann",
             "what": f"MANN: {setting} test accuracy (%), 600 fixed standard episodes",
             "function": "mann_standard", "args": {"file": mann, "setting": setting}, "decimals": 2})
+    bandits = "results/rl/bandits/results.json"
+    names = {"random": "random", "greedy": "greedy", "epsilon-greedy": "epsilon-greedy (0.1)", "ucb1": "UCB1",
+             "thompson": "Thompson sampling", "gittins": "Gittins index", "rl2": "RL^2"}
+    for setting, row in json.loads((ROOT / bandits).read_text(encoding="utf-8"))["rows"].items():
+        arms, pulls = setting[1:].split("_n")
+        for strategy in (s for s in names if s in row):
+            entries.append({
+                "id": f"rl/bandits/{setting}/{strategy}", "area": "rl", "experiment": "rl/bandits",
+                "what": f"{names[strategy]}: mean total reward per trial, {arms}-armed Bernoulli bandits, "
+                        f"{pulls} pulls, fixed test tasks",
+                "function": "bandit_score", "args": {"file": bandits, "setting": setting, "strategy": strategy},
+                "decimals": 2})
+        if "rl2" in row:
+            for other in ("thompson", "gittins"):
+                entries.append({
+                    "id": f"rl/bandits/{setting}/rl2_minus_{other}", "area": "rl", "experiment": "rl/bandits",
+                    "what": f"RL^2 minus {names[other]}: mean paired difference in total reward per trial "
+                            f"(same tasks), {arms} arms, {pulls} pulls",
+                    "function": "bandit_score",
+                    "args": {"file": bandits, "setting": setting, "strategy": "rl2", "minus": other},
+                    "decimals": 2})
     compare = "results/omniglot/metalstm_vs_maml_10min/compare.json"
     for run, label in (("runs/eq10/maml", "MAML"), ("runs/eq10/metalstm", "LSTM meta-learner (metalstm)")):
         entries.append({

@@ -158,10 +158,25 @@ def sampling_share(file: str, ways: int) -> dict[str, float]:
     return {"value": row["sample_share_percent"], "ci95": None}
 
 
+def bandit_score(file: str, setting: str, strategy: str, minus: str | None = None) -> dict[str, float]:
+    """A strategy's mean total reward per trial on the fixed bandit tasks of ``setting`` (e.g.
+    ``k5_n10``), or with ``minus`` its mean paired difference from another strategy on the same
+    tasks, each with its 95% CI, recomputed from the per-task scores ``benchmarks/bandits.py`` saved."""
+    from bandits import paired
+
+    row = json.loads((ROOT / file).read_text(encoding="utf-8"))["rows"][setting]
+    scores = row[strategy]["scores"]
+    if minus is not None:
+        mean, ci = paired(scores, row[minus]["scores"])
+        return {"value": mean, "ci95": ci}
+    mean, ci = paired(scores, [0.0] * len(scores))  # a difference from zero: the mean and its CI
+    return {"value": mean, "ci95": ci}
+
+
 FUNCTIONS: dict[str, Callable[..., dict[str, float]]] = {
     f.__name__: f for f in (eval_json, validation, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio,
                             rl_return, mann_instance, mann_standard, compare_json, learn2learn_speedup,
-                            sampling_share)}
+                            sampling_share, bandit_score)}
 
 
 def compute(entry: dict[str, Any]) -> dict[str, float]:

@@ -61,7 +61,6 @@ def test_every_eval_output_under_results_is_in_the_index(index):
 # Experiment folders with no headline figure in the index, and why (every other folder has one).
 NOT_INDEXED = {
     "automl/cross_evaluation_2026-12-02": "the candidates' score matrix, an input of the portfolio runs",
-    "rl/bandits": "not yet indexed: its table is printed by benchmarks/bandits.py from results.json",
 }
 
 
