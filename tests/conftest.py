@@ -60,3 +60,24 @@ def subset(dataset: FewShotDataset, classes: int) -> FewShotDataset:
 @pytest.fixture(autouse=True)
 def _two_threads():
     torch.set_num_threads(2)
+
+
+@pytest.fixture
+def kill_during():
+    """``kill_during(learner, update)`` makes ``learner`` raise KeyboardInterrupt (as a kill would stop
+    the process) during its ``update``-th meta-update, for tests that a resumed run equals an
+    uninterrupted one."""
+
+    def wrap(learner, update: int):
+        meta_losses, calls = learner.meta_losses, [0]
+
+        def dying(batch):
+            calls[0] += 1
+            if calls[0] == update:
+                raise KeyboardInterrupt
+            yield from meta_losses(batch)
+
+        learner.meta_losses = dying
+        return learner
+
+    return wrap

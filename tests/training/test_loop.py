@@ -36,24 +36,9 @@ def test_run_folder_holds_checkpoints_log_curve_and_config(tmp_path, small_data)
     assert load_checkpoint(run)["step"] == result.best_step
 
 
-class _KilledAtCall(ProtoNet):
-    """Raises KeyboardInterrupt (as a kill would stop the process) on its ``limit``-th meta-loss."""
-
-    def __init__(self, config, limit):
-        super().__init__(config)
-        self.limit, self.calls = limit, 0
-
-    def meta_loss(self, batch):
-        self.calls += 1
-        if self.calls == self.limit:
-            raise KeyboardInterrupt
-        return super().meta_loss(batch)
-
-
-def test_resumed_run_equals_uninterrupted_run(tmp_path, small_data):
+def test_resumed_run_equals_uninterrupted_run(tmp_path, small_data, kill_during):
     train(config(tmp_path / "a"), progress=False, tasks=small_data)
-    killed = _KilledAtCall(ProtoNet.Config(hidden=16), limit=11)  # dies during step 11; last.pt is step 8
-    killed.load_state_dict(new_learner(config(tmp_path / "b"), small_data[0], TaskShape(5, 1, 3)).state_dict())
+    killed = kill_during(new_learner(config(tmp_path / "b"), small_data[0], TaskShape(5, 1, 3)), 11)  # last.pt: step 8
     with pytest.raises(KeyboardInterrupt):
         train(config(tmp_path / "b"), progress=False, tasks=small_data, learner=killed)
     assert load_checkpoint(tmp_path / "b" / "run" / "last.pt")["step"] == 8

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from metalab.algorithms import build_learner
-from metalab.algorithms.gradient.maml_rl import MAMLRL, MAMLRLConfig
 from metalab.errors import ConfigError
 from metalab.evaluation.evaluate import evaluate
 from metalab.tasks.family import TaskShape
@@ -59,27 +58,10 @@ def config(tmp_path, **changes) -> TrainConfig:
     return TrainConfig(**values)
 
 
-class _KilledAtCall(MAMLRL):
-    """Dies during its ``limit``-th meta-update (as a run killed mid-training)."""
-
-    name = "maml-rl"
-
-    def __init__(self, config, limit: int) -> None:
-        super().__init__(config)
-        self.calls, self.limit = 0, limit
-
-    def meta_losses(self, batch):
-        self.calls += 1
-        if self.calls == self.limit:
-            raise KeyboardInterrupt
-        yield from super().meta_losses(batch)
-
-
-def test_resumed_run_equals_uninterrupted_run_with_the_same_trajectories(tmp_path):
+def test_resumed_run_equals_uninterrupted_run_with_the_same_trajectories(tmp_path, kill_during):
     train(config(tmp_path / "a"), progress=False)
     first = config(tmp_path / "b")
-    killed = _KilledAtCall(MAMLRLConfig(**first.learner, env="navigation2d"), limit=4)  # last.pt: step 2
-    killed.load_state_dict(new_learner(first, Navigation2D("train"), TaskShape(None, 5, 5)).state_dict())
+    killed = kill_during(new_learner(first, Navigation2D("train"), TaskShape(None, 5, 5)), 4)  # last.pt: step 2
     with pytest.raises(KeyboardInterrupt):
         train(first, progress=False, learner=killed)
     state = load_checkpoint(tmp_path / "b" / "run" / "last.pt")

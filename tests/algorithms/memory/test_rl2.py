@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from metalab.algorithms import build_learner
-from metalab.algorithms.memory.rl2 import RL2, RL2Config
+from metalab.algorithms.memory.rl2 import RL2
 from metalab.cli import main
 from metalab.errors import ConfigError
 from metalab.evaluation.bandits import evaluate_strategy
@@ -71,27 +71,10 @@ def config(tmp_path, **changes) -> TrainConfig:
     return TrainConfig(**values)
 
 
-class _KilledAtCall(RL2):
-    """Dies during its ``limit``-th meta-update (as a run killed mid-training)."""
-
-    name = "rl2"
-
-    def __init__(self, config, limit: int) -> None:
-        super().__init__(config)
-        self.calls, self.limit = 0, limit
-
-    def meta_losses(self, batch):
-        self.calls += 1
-        if self.calls == self.limit:
-            raise KeyboardInterrupt
-        yield from super().meta_losses(batch)
-
-
-def test_resumed_run_equals_uninterrupted_run_with_the_same_trials(tmp_path):
+def test_resumed_run_equals_uninterrupted_run_with_the_same_trials(tmp_path, kill_during):
     train(config(tmp_path / "a"), progress=False)
     first = config(tmp_path / "b")
-    killed = _KilledAtCall(RL2Config(**first.learner, arms=5), limit=4)  # last.pt: step 2
-    killed.load_state_dict(new_learner(first, Bandit("train"), TaskShape(5, 10, 2)).state_dict())
+    killed = kill_during(new_learner(first, Bandit("train"), TaskShape(5, 10, 2)), 4)  # last.pt: step 2
     with pytest.raises(KeyboardInterrupt):
         train(first, progress=False, learner=killed)
     state = load_checkpoint(tmp_path / "b" / "run" / "last.pt")
