@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metalab.algorithms.base import MetaLearner, MetaLoss
+from metalab.algorithms.base import BatchedMetaLearner
 from metalab.checks import fail, option, validate
 from metalab.errors import ConfigError
 from metalab.tasks.episode import Episode
@@ -137,7 +137,7 @@ class MemoryClassifier:
         return logits
 
 
-class MANN(MetaLearner):
+class MANN(BatchedMetaLearner):
     """Memory-augmented neural network with LRUA memory (Santoro et al. 2016)."""
 
     name = "mann"
@@ -244,10 +244,3 @@ class MANN(MetaLearner):
         logits, _ = self.step(state.repeat(queries), batch.query_x.flatten(0, 1))
         return logits.unflatten(0, (tasks, queries))
 
-    def meta_loss(self, batch: Episode) -> MetaLoss:
-        logits = self.query_logits(batch)
-        return MetaLoss(loss=self.query_loss(logits, batch.query_y), outputs=logits.detach())
-
-    @torch.no_grad()
-    def predict(self, episode: Episode) -> torch.Tensor:
-        return self.query_logits(episode)
