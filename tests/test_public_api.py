@@ -32,7 +32,7 @@ def test_public_surface_is_pinned():
     assert metalab.ALGORITHMS["protonet"] is metalab.ProtoNet and metalab.ALGORITHMS["maml"] is metalab.MAML
     assert set(metalab.optim.__all__) == {"CoordinateLSTM", "LearnedOptimizer", "Params", "UpdateRule", "chain", "inner_loop", "learned",
                                           "meta_sgd", "preprocess_gradient", "scale", "scale_by", "sgd", "meta_lstm", "apply_rule",
-                                          "MetaLSTMNet", "TRPOStep", "conjugate_gradient", "trpo_step"}
+                                          "MetaLSTMNet", "TRPOStep", "conjugate_gradient", "trpo_step", "inner_path", "per_step_sgd"}
 
 
 def test_every_registered_learner_is_public():

@@ -86,6 +86,7 @@ class MetaLearner(nn.Module, abc.ABC):
         super().__init__()
         self.config = config if config is not None else self.Config()
         self.runtime = Runtime()
+        self.training_step = 0  # meta-updates taken so far, told by the training loop
 
     @abc.abstractmethod
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> TaskModel:
@@ -93,6 +94,12 @@ class MetaLearner(nn.Module, abc.ABC):
 
         ``ways`` is the number of classes, or 0 for a task without classes (regression).
         """
+
+    def set_training_step(self, step: int) -> None:
+        """Told by the training loop before each meta-update: how many it has taken. A learner
+        whose objective changes over training reads it (MAML++'s annealed multi-step loss and
+        first-order phase); it is the run's step, so a resumed run sees the same values."""
+        self.training_step = step
 
     def prior(self) -> TaskModel | None:
         """The task model before any support set is read, where there is one (MAML's

@@ -16,7 +16,7 @@ from metalab.optim.rules import Params, UpdateRule, apply_rule
 
 
 def inner_loop(
-    loss: Callable[[Params], torch.Tensor],
+    loss: Callable[..., torch.Tensor],
     params: Params,
     *,
     steps: int,
@@ -24,11 +24,14 @@ def inner_loop(
     adapted: Callable[[str], bool] = lambda name: True,
     first_order: bool = False,
     functional: bool = False,
+    stepwise: bool = False,
 ) -> Params:
     """``steps`` steps of ``rule`` on ``loss(params)``; returns the adapted parameters.
 
     Args:
-        loss: the objective, a scalar function of the full parameter dict.
+        loss: the objective, a scalar function of the full parameter dict (with ``stepwise``,
+            ``loss(params, step)``: the step's index ``0..steps-1`` too, for per-step weights
+            such as MAML++'s per-step batch norm).
         params: the starting point theta (usually a learner's own parameters).
         adapted: which parameters the loop changes (ANIL: the head only); the others pass
             through unchanged.
@@ -43,23 +46,42 @@ def inner_loop(
     differentiates through the steps, so the meta-gradient is exact (second order) unless
     ``first_order``.
     """
+    return inner_path(loss, params, steps=steps, rule=rule, adapted=adapted, first_order=first_order,
+                      functional=functional, stepwise=stepwise)[-1]
+
+
+def inner_path(
+    loss: Callable[..., torch.Tensor],
+    params: Params,
+    *,
+    steps: int,
+    rule: UpdateRule,
+    adapted: Callable[[str], bool] = lambda name: True,
+    first_order: bool = False,
+    functional: bool = False,
+    stepwise: bool = False,
+) -> list[Params]:
+    """:func:`inner_loop`'s parameters after every step: ``[theta_1, ..., theta_steps]``
+    (MAML++'s multi-step loss scores the queries at each of them)."""
     names = [k for k in params if adapted(k)]
     state = rule.init({k: params[k] for k in names})
 
-    def split_loss(fast: Params, fixed: Params) -> torch.Tensor:
-        return loss({**fixed, **fast})
+    def split_loss(fast: Params, fixed: Params, step: int) -> torch.Tensor:
+        return loss({**fixed, **fast}, step) if stepwise else loss({**fixed, **fast})
 
-    def gradients(fast: Params, fixed: Params) -> tuple[Params, torch.Tensor]:
+    def gradients(fast: Params, fixed: Params, step: int) -> tuple[Params, torch.Tensor]:
         if functional:
-            return torch.func.grad_and_value(split_loss)(fast, fixed)
-        value = split_loss(fast, fixed)
+            return torch.func.grad_and_value(split_loss)(fast, fixed, step)
+        value = split_loss(fast, fixed, step)
         return dict(zip(fast, torch.autograd.grad(value, list(fast.values()), create_graph=not first_order))), value
 
-    for _ in range(steps):
+    path = []
+    for step in range(steps):
         fast = {k: params[k] for k in names}
-        grads, value = gradients(fast, {k: v for k, v in params.items() if k not in fast})
+        grads, value = gradients(fast, {k: v for k, v in params.items() if k not in fast}, step)
         if first_order:
             grads, value = {k: g.detach() for k, g in grads.items()}, value.detach()
         updates, state = apply_rule(rule, grads, state, fast, value)
         params = {**params, **{k: fast[k] + u for k, u in updates.items()}}
-    return params
+        path.append(params)
+    return path

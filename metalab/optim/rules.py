@@ -67,6 +67,18 @@ def meta_sgd(rates: Mapping[str, torch.Tensor]) -> UpdateRule:
     return _stateless(lambda grads: {k: -rates[k] * g for k, g in grads.items()})
 
 
+def per_step_sgd(rates: Mapping[str, torch.Tensor]) -> UpdateRule:
+    """MAML++'s learned per-layer per-step rates (Antoniou et al. 2019, Sec. 4, LSLR): at inner
+    step ``i``, ``updates[name] = -rates[name][i] * grads[name]``, ``rates[name]`` a vector over
+    the steps it was trained for; later steps (more steps at test time) reuse the last rate.
+    The state is the step's index."""
+
+    def update(grads: Params, step: int, params: Params) -> tuple[Params, int]:
+        return {k: -rates[k][min(step, len(rates[k]) - 1)] * g for k, g in grads.items()}, step + 1
+
+    return UpdateRule(lambda params: 0, update)
+
+
 def chain(*rules: UpdateRule) -> UpdateRule:
     """The rules applied in order, each to the previous one's updates; state is a tuple of theirs."""
 

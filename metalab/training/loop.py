@@ -263,6 +263,7 @@ def train(
         batch = next(stream).to(device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, run.step, run.total)
+        learner.set_training_step(run.step)
         for result in learner.meta_losses(batch):  # one update each (several: truncated backpropagation)
             if distributed.any_rank(not torch.isfinite(result.loss), ranks):
                 run.elapsed = time.perf_counter() - started

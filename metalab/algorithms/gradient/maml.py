@@ -12,12 +12,23 @@ batch norm on the current batch's statistics for images, or the 40-40 ReLU MLP f
 (sinusoid). The inner loop is :func:`metalab.optim.inner_loop` with the update rule of
 :meth:`MAML.inner_rule`. The relatives in this package (first-order MAML, ANIL, Meta-SGD,
 Reptile, TAML) subclass :class:`MAML` and change one thing each.
+
+MAML++ (Antoniou, Edwards & Storkey, ICLR 2019, "How to train your MAML", Sec. 4) is a set of
+options, each off by default: ``multi_step_loss`` (MSL: the query loss after every inner step,
+weighted, the weights annealed towards the last step), ``per_step_bn`` (BNWB: batch-norm
+weights and biases per inner step, meta-learned, not adapted), ``learned_lrs`` (LSLR: a
+learned inner rate per parameter tensor and step) and ``first_order_until`` (DA: first-order
+meta-gradients for the first meta-updates). Cosine annealing of the meta learning rate (CA) is
+the training loop's ``schedule: cosine`` (its default). MAML++'s per-step batch-norm *statistics* (BNRS)
+have no counterpart: the batch norm here always normalises by the batch's statistics (as
+MAML++'s code does at test time too), so there are no running statistics to keep per step.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -28,7 +39,7 @@ from metalab.algorithms.gradient._parallel import default_workers, parallel_mean
 from metalab.checks import fail, option, validate
 from metalab.errors import ConfigError
 from metalab.models.backbones import BACKBONES, REGISTER_HINT, VECTOR_BACKBONES, WithHead, build_encoder, input_shape
-from metalab.optim import Params, UpdateRule, inner_loop, sgd
+from metalab.optim import Params, UpdateRule, inner_path, per_step_sgd, sgd
 from metalab.tasks.episode import Episode
 from metalab.tasks.losses import LOSSES
 
@@ -53,6 +64,16 @@ class MAMLConfig:
         first_order: drop the second derivatives (first-order MAML).
         loss: the task loss, a key of :data:`metalab.tasks.losses.LOSSES` (the task family
             sets it: ``cross_entropy`` or ``mse``).
+        multi_step_loss: MAML++'s MSL: the meta-loss is a weighted sum of the query losses
+            after each inner step; the weights start equal and anneal linearly over
+            ``msl_anneal_steps`` meta-updates to 0.03/steps for every step but the last.
+        msl_anneal_steps: meta-updates over which the multi-step loss's weights anneal.
+        per_step_bn: MAML++'s BNWB: batch-norm weights and biases per inner step (steps beyond
+            ``inner_steps`` at test time use the last step's); they are meta-learned only.
+        learned_lrs: MAML++'s LSLR: the inner step size is learned per parameter tensor and
+            per step, starting at ``inner_lr``.
+        first_order_until: MAML++'s DA: the first ``first_order_until`` meta-updates drop
+            second derivatives (cheaper; MAML++ found second order early is not needed).
     """
 
     backbone: str = option("conv4", choices=BACKBONES, meaning=REGISTER_HINT)
@@ -65,12 +86,32 @@ class MAMLConfig:
     eval_inner_steps: int | None = option(10, minimum=1, meaning=" (None: as inner_steps)")
     first_order: bool = False
     loss: str = option("cross_entropy", choices=LOSSES)
+    multi_step_loss: bool = False
+    msl_anneal_steps: int = option(1000, minimum=1)
+    per_step_bn: bool = False
+    learned_lrs: bool = False
+    first_order_until: int = option(0, minimum=0, meaning=" (meta-updates; 0: none)")
 
     def __post_init__(self) -> None:
         validate(self)
         if self.backbone not in VECTOR_BACKBONES and self.image_size < 16:
             fail(f"image_size must be an integer >= 16 for the {self.backbone} backbone, got {self.image_size!r}",
                  "image_size")
+
+
+def _key(name: str) -> str:
+    return name.replace(".", "__")  # parameter names as ParameterDict keys
+
+
+def step_weights(steps: int, updates: int, anneal: int) -> list[float]:
+    """MAML++'s multi-step loss weights after ``updates`` meta-updates (Antoniou et al. 2019,
+    Sec. 4, MSL): ``1/steps`` each at first; every weight but the last decays linearly to
+    ``0.03/steps`` over ``anneal`` updates, and the last takes up the rest."""
+    if steps == 1:
+        return [1.0]
+    decay = updates / (steps * anneal)
+    early = max(1 / steps - decay, 0.03 / steps)
+    return [early] * (steps - 1) + [1 - (steps - 1) * early]
 
 
 def build_model(config: MAMLConfig) -> nn.Module:
@@ -105,16 +146,37 @@ class MAML(MetaLearner):
     name = "maml"
     Config = MAMLConfig
     task_kinds = frozenset({"classification", "regression"})
+    unsupported: ClassVar[frozenset[str]] = frozenset()  # MAML++ options a relative cannot use
 
     def __init__(self, config: MAMLConfig | None = None) -> None:
         super().__init__(config)  # None: the class's Config() (a relative's own defaults)
-        self.model = build_model(self.config)
-        self.task_loss = LOSSES[self.config.loss]
+        c = self.config
+        for field in dataclasses.fields(c):
+            if field.name in self.unsupported and getattr(c, field.name) != field.default:
+                fail(f"{field.name} is not an option of {self.name}; leave it at {field.default!r}", field.name)
+        self.model = build_model(c)
+        self.task_loss = LOSSES[c.loss]
+        norms = [f"{m}.{p}" for m, module in self.model.named_modules()
+                 if isinstance(module, nn.modules.batchnorm._BatchNorm) for p in ("weight", "bias")]
+        self.step_norm_names = frozenset(norms if c.per_step_bn else ())
+        if c.per_step_bn:
+            if not norms:
+                fail(f"per_step_bn needs batch norm in the backbone; {c.backbone} has none", "per_step_bn")
+            params = dict(self.model.named_parameters())
+            self.step_norms = nn.ParameterDict(
+                {_key(k): nn.Parameter(params[k].detach().repeat(c.inner_steps, 1)) for k in norms})
+        if c.learned_lrs:
+            self.step_rates = nn.ParameterDict(
+                {_key(k): nn.Parameter(torch.full((c.inner_steps,), c.inner_lr))
+                 for k, _ in self.model.named_parameters() if self._inner_changes(k)})
 
     # The three things relatives change -------------------------------------------------
     def inner_rule(self, outer: bool) -> UpdateRule:
         """The inner-loop update rule (Meta-SGD: learned rates; ``outer``: meta-training)."""
-        return sgd(self.config.inner_lr)
+        if not self.config.learned_lrs:
+            return sgd(self.config.inner_lr)
+        rates = {k: self.step_rates[_key(k)] for k, _ in self.model.named_parameters() if self._inner_changes(k)}
+        return per_step_sgd(rates if outer else {k: r.detach() for k, r in rates.items()})
 
     def is_adapted(self, name: str) -> bool:
         """Which backbone parameters the inner loop changes (ANIL: the head only)."""
@@ -146,10 +208,25 @@ class MAML(MetaLearner):
         """Whether meta-training vmaps over tasks (the runtime's choice, else the backbone's)."""
         return self.runtime.vmap if self.runtime.vmap is not None else self.config.backbone in VECTOR_BACKBONES
 
-    def fast_weights(
+    def _inner_changes(self, name: str) -> bool:
+        """Whether the inner loop steps parameter ``name`` (per-step norms are swapped in instead)."""
+        return self.is_adapted(name) and name not in self.step_norm_names
+
+    def at_step(self, params: Params, step: int, outer: bool = True) -> Params:
+        """``params`` with inner step ``step``'s batch-norm weights (``per_step_bn``; the last
+        trained step's beyond ``inner_steps``), else ``params`` unchanged."""
+        if not self.step_norm_names:
+            return params
+        i = min(step, self.config.inner_steps - 1)
+        norms = {k: self.step_norms[_key(k)][i] for k in self.step_norm_names}
+        return {**params, **(norms if outer else {k: v.detach() for k, v in norms.items()})}
+
+    def fast_path(
         self, support_x: torch.Tensor, support_y: torch.Tensor, *, steps: int, outer: bool, model: nn.Module | None = None
-    ) -> Params:
-        """theta' for one task. ``outer``: keep the graph to theta for the meta-gradient.
+    ) -> list[Params]:
+        """The parameters after each inner step for one task, each with its step's batch-norm
+        weights (MAML++ scores the queries after step ``i`` with step ``i``'s). ``outer``: keep
+        the graph to theta for the meta-gradient.
 
         ``model``: the module to evaluate on the parameters, if not ``self.model`` (a replica
         of it for a worker thread; its own parameters are never read).
@@ -159,15 +236,23 @@ class MAML(MetaLearner):
         if not outer:  # evaluation: nothing flows back to theta
             theta = {k: v.detach().requires_grad_() for k, v in theta.items()}
 
-        def support_loss(params: Params) -> torch.Tensor:
-            return self.task_loss(functional_call(model, params, (support_x,)), support_y)
+        def support_loss(params: Params, step: int) -> torch.Tensor:
+            return self.task_loss(functional_call(model, self.at_step(params, step, outer), (support_x,)), support_y)
 
+        first_order = self.config.first_order or not outer or self.training_step < self.config.first_order_until
         with torch.enable_grad():
-            fast = inner_loop(
-                support_loss, theta, steps=steps, rule=self.inner_rule(outer), adapted=self.is_adapted,
-                first_order=self.config.first_order or not outer, functional=self.vmapped and outer,
+            path = inner_path(
+                support_loss, theta, steps=steps, rule=self.inner_rule(outer), adapted=self._inner_changes,
+                first_order=first_order, functional=self.vmapped and outer, stepwise=True,
             )
-        return fast if outer else {k: v.detach() for k, v in fast.items()}
+        path = [self.at_step(params, step, outer) for step, params in enumerate(path)]
+        return path if outer else [{k: v.detach() for k, v in params.items()} for params in path]
+
+    def fast_weights(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, *, steps: int, outer: bool, model: nn.Module | None = None
+    ) -> Params:
+        """theta' for one task: the last of :meth:`fast_path`."""
+        return self.fast_path(support_x, support_y, steps=steps, outer=outer, model=model)[-1]
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> AdaptedModel:
         """phi for one task: ``[N*K, ...]`` support, labels ``[N*K]`` (or ``[K, d]`` floats, ``ways`` 0).
@@ -195,10 +280,16 @@ class MAML(MetaLearner):
         self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor, query_y: torch.Tensor,
         model: nn.Module | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One task's query loss and outputs after the inner loop (in the meta-gradient's graph)."""
-        fast = self.fast_weights(support_x, support_y, steps=self.config.inner_steps, outer=True, model=model)
-        outputs = AdaptedModel(model or self.model, fast)(query_x)
-        return self.task_loss(outputs, query_y), outputs
+        """One task's query loss and outputs after the inner loop (in the meta-gradient's graph);
+        with ``multi_step_loss``, the weighted sum of the query losses after every step."""
+        c = self.config
+        path = self.fast_path(support_x, support_y, steps=c.inner_steps, outer=True, model=model)
+        if not c.multi_step_loss:
+            path = path[-1:]
+        weights = step_weights(len(path), self.training_step, c.msl_anneal_steps)
+        outputs = [AdaptedModel(model or self.model, fast)(query_x) for fast in path]
+        loss = sum(w * self.task_loss(out, query_y) for w, out in zip(weights, outputs))
+        return loss, outputs[-1]
 
     def query_losses(self, batch: Episode) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-task query losses ``[T]`` and outputs ``[T, Q, ...]`` of the adapted models

@@ -32,7 +32,7 @@ from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.algorithms.gradient.maml import MAML
 from metalab.checks import option, validate
 from metalab.models.policies import GaussianMLP
-from metalab.optim import Params, inner_loop
+from metalab.optim import Params, UpdateRule, inner_loop, sgd
 from metalab.optim.policy_gradient import advantages, masked_task_mean, ratio_surrogate, reinforce_surrogate
 from metalab.optim.trpo import trpo_step
 from metalab.tasks.episode import Episode
@@ -162,6 +162,10 @@ class MAMLRL(MAML):
         self.policy = GaussianMLP(self.env.observations, self.env.actions, c.hidden, c.layers, c.init_std)
 
     # Pieces ----------------------------------------------------------------------------------
+    def inner_rule(self, outer: bool) -> UpdateRule:
+        """Vanilla policy gradient with one fixed step size (Finn et al. 2017, Sec. 5.3)."""
+        return sgd(self.config.inner_lr)
+
     def log_prob(self, params: Params, rollouts: Rollouts) -> torch.Tensor:
         """``log pi(a|s)`` of every step ``[T, K, H]`` under per-task parameters ``[T, ...]``."""
         t, k, h, _ = rollouts.observations.shape

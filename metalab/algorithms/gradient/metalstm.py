@@ -45,6 +45,7 @@ class MetaLSTM(MAML):
 
     name = "metalstm"
     Config = MetaLSTMConfig
+    unsupported = frozenset({"learned_lrs"})  # the LSTM's gates are its rates
 
     def __init__(self, config: MetaLSTMConfig | None = None) -> None:
         super().__init__(config)

@@ -12,12 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from metalab.algorithms.gradient.maml import MAML, MAMLConfig
+from metalab.algorithms.gradient.maml import MAML, MAMLConfig, _key
 from metalab.optim import UpdateRule, meta_sgd
-
-
-def _key(name: str) -> str:
-    return name.replace(".", "__")  # parameter names as ParameterDict keys
 
 
 class MetaSGD(MAML):
@@ -25,6 +21,7 @@ class MetaSGD(MAML):
 
     name = "metasgd"
     Config = MAMLConfig
+    unsupported = frozenset({"learned_lrs"})  # its rates are per entry already
 
     def __init__(self, config: MAMLConfig | None = None) -> None:
         super().__init__(config)
@@ -33,7 +30,7 @@ class MetaSGD(MAML):
         )
 
     def inner_rule(self, outer: bool) -> UpdateRule:
-        rates = {k: self.rates[_key(k)] for k, _ in self.model.named_parameters()}
+        rates = {k: self.rates[_key(k)] for k, _ in self.model.named_parameters() if self._inner_changes(k)}
         if not outer:
             rates = {k: r.detach() for k, r in rates.items()}
         return meta_sgd(rates)

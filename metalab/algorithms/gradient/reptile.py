@@ -42,6 +42,8 @@ class Reptile(MAML):
 
     name = "reptile"
     Config = ReptileConfig
+    # Its meta-gradient is theta - phi, not a query loss through the inner steps.
+    unsupported = frozenset({"multi_step_loss", "per_step_bn", "learned_lrs", "first_order_until"})
 
     def task_objective(self, batch: Episode) -> MetaLoss:
         phis, outputs, losses = [], [], []

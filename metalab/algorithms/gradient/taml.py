@@ -67,6 +67,7 @@ class TAML(MAML):
 
     name = "taml"
     Config = TAMLConfig
+    unsupported = frozenset({"per_step_bn"})  # its regularizer reads the initial model's own norms
 
     def task_objective(self, batch: Episode) -> MetaLoss:
         losses, outputs = self.query_losses(batch)
