@@ -123,7 +123,7 @@ def evaluate(
     mean, ci = mean_ci95(per_task)
     breakdown = {k: list(mean_ci95(torch.cat([p[k] for p in parts]) * tasks.scale)) for k in parts[0]} if parts else {}
     task = tasks.describe(shape)
-    paper = paper_figure(learner.name, tasks.source, task.get("ways"), shots)
+    paper = paper_figure(learner.name, tasks.source, task.get("ways"), shots, task.get("omniglot_split", "vinyals"))
     return EvalResult(
         tasks.metric, mean, ci, episodes, seed, task, tasks.higher_is_better,
         paper[0] if paper else None, paper[1] if paper else None, tasks.summary(shape), tuple(per_task.tolist()), breakdown,

@@ -53,7 +53,11 @@ PAPER_RETURN: dict[tuple[str, str, None, int], tuple[float, str]] = {
 }
 
 
-def paper_figure(algorithm: str, dataset: str, ways: int | None, shots: int) -> tuple[float, str] | None:
-    """The paper's figure and its source, or None when the paper has no such figure."""
+def paper_figure(algorithm: str, dataset: str, ways: int | None, shots: int,
+                 split: str | None = "vinyals") -> tuple[float, str] | None:
+    """The paper's figure and its source, or None when the paper has no such figure (Omniglot
+    figures are for the ``vinyals`` split: none is given for another ``split``)."""
+    if dataset == "omniglot" and split != "vinyals":
+        return None
     key = (algorithm, dataset, ways, shots)
     return PAPER_ACCURACY.get(key) or PAPER_MSE.get(key) or PAPER_RETURN.get(key)
