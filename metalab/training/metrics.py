@@ -53,7 +53,8 @@ def plot_curve(records: list[dict[str, Any]], path: str | Path, title: str = "",
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     if train:
         left.plot([r["step"] for r in train], [r["loss"] for r in train])
-    left.set(xlabel="meta-update", ylabel="training query loss", yscale="log", title="loss")
+    positive = all(r["loss"] > 0 for r in train)  # a surrogate (PPO, TRPO) can go negative: linear then
+    left.set(xlabel="meta-update", ylabel="training query loss", yscale="log" if positive else "linear", title="loss")
     if scored:
         right.plot([r["step"] for r in scored], [scale * r[metric] for r in scored], label="training tasks")
     if val:
