@@ -187,12 +187,10 @@ def run_sklearn(seed: int, data: tuple) -> dict:
             "chosen": best, "cv_scores": scores}
 
 
-def run_flaml(seed: int, data: tuple) -> dict:
-    import flaml.default as zero_shot
-    from flaml.default import suggest_learner
-
-    X_train, X_test, y_train, y_test = data
-
+def categorical_frames(X_train: pd.DataFrame, X_test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Copies of the two parts with every non-numeric column as a pandas ``Categorical`` over
+    the values of both parts (so train and test share one coding), for learners that take
+    categorical columns natively (LightGBM, XGBoost, HistGradientBoosting)."""
     def categorical(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()
         for column in frame.columns:
@@ -201,10 +199,18 @@ def run_flaml(seed: int, data: tuple) -> dict:
                     set(X_train[column].dropna()) | set(X_test[column].dropna())))
         return frame
 
+    return categorical(X_train), categorical(X_test)
+
+
+def run_flaml(seed: int, data: tuple) -> dict:
+    import flaml.default as zero_shot
+    from flaml.default import suggest_learner
+
+    X_train, X_test, y_train, y_test = data
     classes = {"lgbm": zero_shot.LGBMClassifier, "rf": zero_shot.RandomForestClassifier,
                "extra_tree": zero_shot.ExtraTreesClassifier, "xgboost": zero_shot.XGBClassifier}
     start = time.monotonic()
-    train, test = categorical(X_train), categorical(X_test)
+    train, test = categorical_frames(X_train, X_test)
     labels = np.unique(y_train)
     encoded = np.searchsorted(labels, y_train)
     with warnings.catch_warnings():
@@ -219,8 +225,9 @@ def run_flaml(seed: int, data: tuple) -> dict:
             "fit_seconds": time.monotonic() - start, "chosen": learner}
 
 
-def command_run(args: argparse.Namespace) -> int:
-    from metalab.automl import load_keel, load_metabase
+def select_entries(args: argparse.Namespace) -> list[dict]:
+    """The KEEL manifest entries a run visits, in order: ``--datasets``, ``--one-per-group``,
+    ``--max-rows``, then ``--shuffle`` and ``--shard`` (every N-th from the K-th)."""
     from metalab.automl.datasets import keel_manifest
 
     entries = keel_manifest(args.keel_root)
@@ -237,12 +244,27 @@ def command_run(args: argparse.Namespace) -> int:
     if args.shard:
         k, n = (int(part) for part in args.shard.split("/"))
         entries = entries[k::n]
-    out = Path(args.out)
+    return entries
+
+
+def finished_keys(out: Path) -> set[tuple]:
+    """(dataset, method, budget, seed) of every row already in the JSON-lines file ``out``:
+    the runs a rerun skips."""
     done = set()
     if out.is_file():
         for line in out.read_text().splitlines():
-            row = json.loads(line)
-            done.add((row["dataset"], row["method"], row["budget"], row.get("seed", 0)))
+            if line.strip():
+                row = json.loads(line)
+                done.add((row["dataset"], row["method"], row["budget"], row.get("seed", 0)))
+    return done
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from metalab.automl import load_keel, load_metabase
+
+    entries = select_entries(args)
+    out = Path(args.out)
+    done = finished_keys(out)
     base = load_metabase(args.metabase)
     methods = [m for m in args.methods if m != "flaml" or _has_flaml()]
     machine = f"{platform.machine()} {_cpu_model()} python {platform.python_version()}"
@@ -291,6 +313,16 @@ def _command_report(args: argparse.Namespace) -> int:
     return command_report(args)
 
 
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`select_entries` reads (beside ``--keel-root``)."""
+    parser.add_argument("--datasets", nargs="+", help="only these datasets")
+    parser.add_argument("--one-per-group", action="store_true", help="first dataset of each group only")
+    parser.add_argument("--max-rows", type=int, help="skip datasets with more rows")
+    parser.add_argument("--shuffle", type=int, metavar="SEED", help="visit datasets in a seeded random order")
+    parser.add_argument("--shard", metavar="K/N", help="only every N-th dataset from the K-th (0-based), "
+                        "after --shuffle: N processes on N cores, each with its own --out")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -299,12 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--metabase", default="default", help="base to warm-start from (its group is held out)")
     run.add_argument("--budgets", type=float, nargs="+", default=[10.0, 30.0, 60.0])
     run.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS)
-    run.add_argument("--datasets", nargs="+", help="only these datasets")
-    run.add_argument("--one-per-group", action="store_true", help="first dataset of each group only")
-    run.add_argument("--max-rows", type=int, help="skip datasets with more rows")
-    run.add_argument("--shuffle", type=int, metavar="SEED", help="visit datasets in a seeded random order")
-    run.add_argument("--shard", metavar="K/N", help="only every N-th dataset from the K-th (0-based), "
-                     "after --shuffle: N processes on N cores, each with its own --out")
+    add_selection_arguments(run)
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--families", nargs="+", metavar="FAMILY",
                      help="model families of (a), (b) and (c) (default: AutoClassifier's); "
