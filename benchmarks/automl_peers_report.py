@@ -1,0 +1,222 @@
+"""The report of ``automl_peers.py``: metalab against FLAML, AutoGluon and HistGradientBoosting.
+
+Per budget, over the datasets every system ran (test scores averaged over the outer split
+seeds every system ran, as ``automl_logo_report.ranks`` does; HistGradientBoosting, which has
+no budget, is ranked at each budget):
+
+- mean rank (1 = best, ties averaged) and mean test balanced accuracy;
+- mean normalised balanced error (auto-sklearn 2.0's convention, Feurer et al. 2022, Sec. 6):
+  per dataset, (BER - min BER) / (max BER - min BER) over the systems compared, 0 where all
+  tie, with BER = 1 - balanced accuracy;
+- wins/ties/losses of the reference system (metalab warm-started) against each other;
+- the Friedman test over all systems, and the two-sided Wilcoxon signed-rank test of the
+  reference against each other system, Holm-corrected over those comparisons (Holm 1979);
+- the 95th percentile of wall time / budget and the failure rate, per system.
+
+A failed run (``failed: true``, or a row without a score) counts as balanced accuracy 0.5.
+
+    python benchmarks/automl_peers_report.py RUNS.jsonl [MORE.jsonl ...] --md table.md \\
+        --plot-wall wall.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from automl_logo_report import load_rows, method_summary, ranks  # noqa: E402
+from automl_peers import BUDGET_FREE, FAILED_SCORE, LABELS, SYSTEMS  # noqa: E402
+
+
+def score_failures(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a failed run (``failed`` true, or no test score) scored :data:`FAILED_SCORE`."""
+    rows = rows.copy()
+    failed = rows["test_balanced_accuracy"].isna()
+    if "failed" in rows:
+        failed |= rows["failed"].eq(True)
+    rows["failed"] = failed
+    rows.loc[failed, "test_balanced_accuracy"] = FAILED_SCORE
+    return rows
+
+
+def normalised_balanced_error(wide: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset (row) and system (column) of test balanced accuracies: (BER - min BER) /
+    (max BER - min BER) over the row, 0 for every system where all tie."""
+    error = 1.0 - wide
+    low, high = error.min(axis=1), error.max(axis=1)
+    span = (high - low).where(high > low, np.inf)
+    return error.sub(low, axis=0).div(span, axis=0)
+
+
+def holm(pvalues: dict[str, float]) -> dict[str, float]:
+    """Holm's step-down adjustment of a family of p-values (NaN ones are left out of the
+    family and stay NaN): the k-th smallest of m times (m - k + 1), made monotone, capped at 1."""
+    tested = sorted((p, name) for name, p in pvalues.items() if not np.isnan(p))
+    adjusted = {name: float("nan") for name in pvalues}
+    running = 0.0
+    for k, (p, name) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - k) * p))
+        adjusted[name] = running
+    return adjusted
+
+
+def comparisons(wide: pd.DataFrame, reference: str = "warm") -> pd.DataFrame:
+    """``reference`` against each other system of ``wide``: wins, ties, losses, the mean
+    difference of balanced accuracy, the two-sided Wilcoxon signed-rank p-value (ties
+    dropped; NaN when every dataset ties) and its Holm-corrected value."""
+    from scipy.stats import wilcoxon
+
+    table = {}
+    for other in [s for s in wide.columns if s != reference]:
+        diff = wide[reference] - wide[other]
+        p = float(wilcoxon(diff[diff != 0]).pvalue) if (diff != 0).sum() else float("nan")
+        table[other] = {"wins": int((diff > 0).sum()), "ties": int((diff == 0).sum()),
+                        "losses": int((diff < 0).sum()), "mean_diff": float(diff.mean()), "p": p}
+    frame = pd.DataFrame(table).T
+    if len(frame):
+        frame["p_holm"] = pd.Series(holm(frame["p"].astype(float).to_dict()))
+    return frame
+
+
+def friedman(wide: pd.DataFrame) -> float:
+    """p-value of the Friedman test that all systems (columns) rank alike over the datasets
+    (rows); NaN with fewer than 3 systems or 2 datasets."""
+    from scipy.stats import friedmanchisquare
+
+    if wide.shape[1] < 3 or wide.shape[0] < 2:
+        return float("nan")
+    return float(friedmanchisquare(*(wide[c].to_numpy() for c in wide.columns)).pvalue)
+
+
+def timing(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per system and budget: runs, failure rate, the 95th percentile and maximum of wall time
+    / budget (of wall seconds for a system without budget)."""
+    rows = rows.assign(ratio=np.where(rows["budget"].notna(), rows["wall_seconds"] / rows["budget"],
+                                      rows["wall_seconds"]))
+    return rows.groupby(["method", rows["budget"].fillna(-1)]).agg(
+        runs=("ratio", "size"), failure_rate=("failed", "mean"),
+        p95=("ratio", lambda r: float(np.percentile(r, 95))), max=("ratio", "max"))
+
+
+def _p(value: float) -> str:
+    return "n/a" if np.isnan(value) else f"{value:.2g}" if value < 0.01 else f"{value:.3f}"
+
+
+def budget_table(rows: pd.DataFrame, budget: float, reference: str = "warm") -> str:
+    """The markdown section of one budget."""
+    table = ranks(rows)
+    part = table[table["budget"] == budget]
+    wide = part.pivot(index="dataset", columns="method", values="score")
+    systems = [s for s in SYSTEMS if s in wide.columns]
+    wide = wide[systems]
+    summary = method_summary(part)
+    nber = normalised_balanced_error(wide).mean()
+    versus = comparisons(wide, reference) if reference in systems else pd.DataFrame()
+    times = timing(rows[(rows["budget"] == budget) | rows["budget"].isna()])
+    seeds = sorted(int(s) for s in rows.loc[rows["budget"] == budget, "seed"].unique())
+    lines = [f"\n### Budget {budget:g} s ({len(wide)} datasets, outer split seeds "
+             f"{', '.join(map(str, seeds))})\n",
+             f"| system | mean rank | mean balanced accuracy | mean normalised balanced error | "
+             f"{LABELS[reference].split(' ')[0]} wins/ties/losses | Holm-corrected Wilcoxon p | "
+             "95th pct wall / budget | failures |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for system in systems:
+        key = (system, -1.0 if system in BUDGET_FREE else budget)
+        t = times.loc[key] if key in times.index else None
+        wall = "n/a" if t is None else (f"{t['p95']:.2f} s (no budget)" if system in BUDGET_FREE
+                                        else f"{t['p95']:.2f} (max {t['max']:.2f})")
+        fails = "n/a" if t is None else f"{100 * t['failure_rate']:.0f}% of {int(t['runs'])}"
+        if system in versus.index:
+            v = versus.loc[system]
+            wtl, p = f"{int(v['wins'])}/{int(v['ties'])}/{int(v['losses'])}", _p(float(v["p_holm"]))
+        else:
+            wtl, p = "", ""
+        lines.append(f"| {LABELS[system]} | {summary.loc[system, 'rank']:.2f} | "
+                     f"{summary.loc[system, 'score']:.4f} | {nber[system]:.3f} | {wtl} | {p} | "
+                     f"{wall} | {fails} |")
+    lines.append(f"\nFriedman test over the {len(systems)} systems: p = {_p(friedman(wide))}.")
+    return "\n".join(lines)
+
+
+def budget_efficiency(rows: pd.DataFrame, low: float, high: float, system: str = "warm",
+                      peer: str = "flaml") -> str:
+    """``system`` at ``low`` seconds against ``peer`` at ``high`` seconds, on the datasets
+    and split seeds both ran: mean balanced accuracy and wins/ties/losses."""
+    a = rows[(rows["method"] == system) & (rows["budget"] == low)]
+    b = rows[(rows["method"] == peer) & (rows["budget"] == high)]
+    both = a.merge(b, on=["dataset", "seed"], suffixes=("_a", "_b"))
+    if both.empty:
+        return ""
+    per = both.groupby("dataset")[["test_balanced_accuracy_a", "test_balanced_accuracy_b"]].mean()
+    diff = per.iloc[:, 0] - per.iloc[:, 1]
+    return (f"{LABELS[system]} at {low:g} s: mean balanced accuracy {per.iloc[:, 0].mean():.4f}; "
+            f"{LABELS[peer]} at {high:g} s: {per.iloc[:, 1].mean():.4f} ({len(per)} datasets; "
+            f"{int((diff > 0).sum())}/{int((diff == 0).sum())}/{int((diff < 0).sum())} "
+            "wins/ties/losses).")
+
+
+def plot_wall(rows: pd.DataFrame, path: str) -> None:
+    """Wall time / budget of every run, per system and budget (one dot per run)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = rows[rows["budget"].notna()]
+    budgets = sorted(runs["budget"].unique())
+    fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 3.5), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, budget in zip(axes[0], budgets):
+        at = runs[runs["budget"] == budget]
+        systems = [s for s in SYSTEMS if s in set(at["method"])]
+        for i, system in enumerate(systems):
+            ratio = (at.loc[at["method"] == system, "wall_seconds"] / budget).to_numpy()
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(ratio)), ratio, s=12, alpha=0.7)
+            ax.plot([i - 0.3, i + 0.3], [np.percentile(ratio, 95)] * 2, color="black")
+        ax.axhline(1.0, color="gray", linestyle="--", linewidth=0.8)
+        ax.axhline(1.1, color="tab:red", linestyle=":", linewidth=0.8)
+        ax.set_xticks(range(len(systems)), [LABELS[s].split(" ", 1)[1] for s in systems],
+                      rotation=20, fontsize=7)
+        ax.set_ylabel("wall time of fit / budget")
+        ax.set_title(f"budget {budget:g} s (bar: 95th percentile; red: 1.1)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def command_report(args: argparse.Namespace) -> int:
+    rows = score_failures(load_rows(args.runs))
+    rows = rows[rows["method"].isin(SYSTEMS)].reset_index(drop=True)
+    budgets = sorted(rows["budget"].dropna().unique())
+    sections = [budget_table(rows, budget, args.reference) for budget in budgets]
+    if len(budgets) > 1:
+        line = budget_efficiency(rows, budgets[0], budgets[-1], args.reference)
+        if line:
+            sections.append("\n" + line)
+    text = "\n".join(sections) + "\n"
+    print(text)
+    if args.md:
+        Path(args.md).write_text(text, encoding="utf-8")
+    if args.plot_wall:
+        plot_wall(rows, args.plot_wall)
+        print(f"wrote {args.plot_wall}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="JSON-lines files of automl_peers.py run (e.g. one per shard)")
+    parser.add_argument("--reference", default="warm", choices=SYSTEMS,
+                        help="the system compared with each other one (default: metalab warm-started)")
+    parser.add_argument("--md", help="write the tables here")
+    parser.add_argument("--plot-wall", help="write the wall time / budget plot here (PNG)")
+    args = parser.parse_args(argv)
+    return command_report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
