@@ -178,6 +178,7 @@ def plot_wall(rows: pd.DataFrame, path: str) -> None:
             ratio = (at.loc[at["method"] == system, "wall_seconds"] / budget).to_numpy()
             ax.scatter(i + rng.uniform(-0.15, 0.15, len(ratio)), ratio, s=12, alpha=0.7)
             ax.plot([i - 0.3, i + 0.3], [np.percentile(ratio, 95)] * 2, color="black")
+        ax.set_yscale("log")
         ax.axhline(1.0, color="gray", linestyle="--", linewidth=0.8)
         ax.axhline(1.1, color="tab:red", linestyle=":", linewidth=0.8)
         ax.set_xticks(range(len(systems)), [LABELS[s].split(" ", 1)[1] for s in systems],
