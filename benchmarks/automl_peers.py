@@ -23,8 +23,10 @@ under threadpool_limits(1) with OMP_NUM_THREADS=1. One job per core: pin each sh
 budget, the time with prediction (``total_seconds``), the CPU model, the cores the process
 may use and the load average.
 A system that raises, or returns no prediction, is recorded with ``failed: true`` and scores
-balanced accuracy 0.5 (:data:`FAILED_SCORE`), as the AutoML Benchmark scores a constant
-predictor; an overrun is recorded, never cut short or excused.
+balanced accuracy 0.5 (:data:`FAILED_SCORE`), a constant predictor's score on two classes as
+the AutoML Benchmark imputes it (on K > 2 classes a constant predictor scores 1/K, so 0.5
+is lenient there); an overrun is recorded, never cut short or excused. Each run is in this
+process: a system that hangs stalls the shard (none did in the pilot).
 
 Run (rows are appended to a JSON-lines file; a rerun skips the (dataset, system, budget,
 split seed) rows already there, so a run cut short resumes):
