@@ -241,7 +241,28 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
     return entries
 
 
+def _within_alphabet_entries() -> list[dict[str, Any]]:
+    """Within-alphabet 20-way 1-shot accuracy (Lake et al. 2015's task; humans 95.5%): each
+    model on the held-out background alphabets (``_val``) and the evaluation alphabets (``_test``)."""
+    entries = []
+    folder = ROOT / "results" / "omniglot" / "within_alphabet"
+    for file in sorted(folder.glob("*_val*.json")) + sorted(folder.glob("*_test*.json")):
+        result = json.loads(file.read_text(encoding="utf-8"))
+        part = "held-out background alphabets (validation)" if result["split"] == "val" else "evaluation alphabets (test)"
+        test_time = result.get("test_time") or {}
+        extra = ", ".join(f"{k} {v}" for k, v in (("test-time augmentation copies", test_time.get("tta")),
+                                                   ("support fine-tuning steps", test_time.get("finetune_steps"))) if v)
+        entries.append({
+            "id": f"omniglot/within_alphabet/{file.stem}", "area": "omniglot", "experiment": "omniglot/within_alphabet",
+            "what": f"{result['algorithm']} ({file.stem.split('_' + result['split'])[0]} model{', ' + extra if extra else ''}): "
+                    f"within-alphabet 20-way 1-shot accuracy (%) on the {part}, {result['episodes']} fixed episodes "
+                    "(humans 95.5, Lake et al. 2015)",
+            "paper": None, "function": "eval_json", "args": {"file": str(file.relative_to(ROOT)), "metric": "accuracy"},
+            "decimals": 2})
+    return entries
+
+
 def headline_entries() -> list[dict[str, Any]]:
     """Every headline figure, without its value (``results_index.build`` computes it)."""
     return (_omniglot_entries() + _sinusoid_entries() + _automl_entries() + _other_entries()
-            + _rl_mann_compare_entries())
+            + _rl_mann_compare_entries() + _within_alphabet_entries())

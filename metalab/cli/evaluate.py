@@ -61,6 +61,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser("eval", help="evaluate a trained run on fixed tasks", description=__doc__)
     parser.add_argument("run", help="run folder (its best.pt) or a checkpoint file")
     add_task_arguments(parser, "the run's")
+    parser.add_argument("--within-alphabet", action="store_true",
+                        help="Omniglot: 20-way 1-shot tasks within one alphabet, support and queries by "
+                        "different drawers (Lake et al. 2015); give --ways 20 --shots 1 --queries 1")
+    parser.add_argument("--tta", type=int, default=0, metavar="COPIES",
+                        help="average over COPIES randomly distorted copies of each task (default 0: none)")
+    parser.add_argument("--finetune", dest="finetune_steps", type=int, default=0, metavar="STEPS",
+                        help="protonet: fine-tune the embedding on each support set for STEPS Adam steps")
+    parser.add_argument("--finetune-lr", type=float, default=1e-3, help="their learning rate (default 1e-3)")
+    parser.add_argument("--finetune-copies", type=int, default=4,
+                        help="distorted pseudo-queries per support image (default 4)")
     parser.add_argument("--plot", metavar="PNG", help="plot adapted models on the first fixed tasks (where the "
                         "task family can, e.g. sinusoid)")
     parser.set_defaults(func=run)
@@ -68,33 +78,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def load_run(
-    run: str, part: str, data: str | None, device: torch.device | str,
+    run: str, part: str, data: str | None, device: torch.device | str, task: dict[str, Any] | None = None,
 ) -> tuple[MetaLearner, TaskFamily, dict[str, Any]]:
     """A run's learner (on ``device``), the ``part`` of its task family (``data`` overrides the
-    run's data folder) and its checkpoint state."""
+    run's data folder; ``task``: how tasks are drawn, e.g. ``within_alphabet``) and its
+    checkpoint state."""
     from metalab.tasks.registry import load_tasks
     from metalab.training.checkpoint import load_learner
 
     learner, preprocess, state = load_learner(run, device)
     config = state["config"]
     tasks = load_tasks(config["dataset"], part, split=config["split"], data_dir=data or config.get("data_dir"),
-                       preprocess=preprocess)
+                       preprocess=preprocess, task=task)
     return learner, tasks, state
 
 
 def run(args: argparse.Namespace) -> int:
     from metalab.evaluation.evaluate import evaluate
+    from metalab.evaluation.test_time import TestTimeOptions, at_test_time
     from metalab.tasks.family import TaskShape
     from metalab.training.allocator import tune_allocator
     from metalab.training.loop import resolve_device
 
     check_task_arguments(args)
+    test_time = TestTimeOptions(tta=args.tta, finetune_steps=args.finetune_steps, finetune_lr=args.finetune_lr,
+                                finetune_copies=args.finetune_copies, seed=args.seed)
     tune_allocator()
 
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    learner, tasks, state = load_run(args.run, args.split, args.data, device)
+    task = {"within_alphabet": True} if args.within_alphabet else {}
+    learner, tasks, state = load_run(args.run, args.split, args.data, device, task)
+    learner = at_test_time(learner, test_time)
     config = state["config"]
     ways = args.ways or config["ways"]
     result = evaluate(
@@ -105,8 +121,9 @@ def run(args: argparse.Namespace) -> int:
         tasks.plot(learner, TaskShape(ways, args.shots, args.queries), seed=args.seed, path=args.plot,
                    title=f"{state['algorithm']} on {tasks.name}, {result.summary}")
     if args.json:
+        extra = {"test_time": dataclasses.asdict(test_time)} if test_time.tta or test_time.finetune_steps else {}
         print(json.dumps({"algorithm": state["algorithm"], "dataset": config["dataset"], "split": args.split,
-                          **result.to_json(), "checkpoint_step": state["step"]}))
+                          **result.to_json(), "checkpoint_step": state["step"], **extra}))
         return 0
     print(f"{state['algorithm']} on {tasks.name}: {result}")
     if result.paper is not None:

@@ -53,6 +53,7 @@ _OPTIONS = (
     ("--vmap", "vmap", _flag, "true or false: vmap over a meta-batch's tasks (default: the learner's choice)"),
 )
 FLAGS = {field: flag for flag, field, _, _ in _OPTIONS}  # config field -> its command-line flag
+TASK_FLAGS = ("within_alphabet", "quarter_turns", "affine")  # flags that set keys of the task option
 RUNTIME = ("out", "threads", "device", "workers", "vmap")  # what --resume may change
 
 
@@ -67,6 +68,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     parser.add_argument("--set", dest="learner", action="append", default=[], metavar="KEY=VALUE",
                         help="a hyperparameter of the algorithm, e.g. --set hidden=64 (repeatable)")
+    parser.add_argument("--within-alphabet", action="store_true", default=None,
+                        help="train and validate on within-alphabet episodes (Omniglot: one alphabet per "
+                        "task, support and queries by different drawers)")
+    parser.add_argument("--quarter-turns", action="store_true", default=None,
+                        help="training classes also at 90, 180, 270 degrees, as new classes")
+    parser.add_argument("--affine", type=float, metavar="STRENGTH",
+                        help="random small affine maps of training images (1: Koch et al.'s ranges)")
     parser.add_argument("--resume", action="store_true", help="continue RUN/last.pt exactly")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -91,6 +99,11 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
                               f"got {item!r}")
         learner[key.strip()] = text  # read by the field's declared type in TrainConfig.from_dict
     values["learner"] = learner
+    task = dict(values.get("task") or {})
+    for field in TASK_FLAGS:
+        if getattr(args, field, None) is not None:
+            task[field] = getattr(args, field)
+    values["task"] = task
     if "steps" not in values and "budget" not in values:
         values["steps"] = 1000
     return TrainConfig.from_dict(values)

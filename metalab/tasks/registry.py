@@ -15,11 +15,11 @@ from pathlib import Path
 
 from metalab.data.load import load_dataset
 from metalab.data.preprocess import Preprocess
-from metalab.errors import DataError
+from metalab.errors import ConfigError, DataError
+from metalab.tasks.alphabets import ImageTaskOptions, image_family, task_options
 from metalab.tasks.bandit import Bandit
 from metalab.tasks.family import TaskFamily
 from metalab.tasks.functions import FunctionTasks
-from metalab.tasks.image import ImageClassification
 from metalab.tasks.navigation import Navigation2D
 from metalab.tasks.optimizees import DigitsMLP, OmniglotMLP, Quadratics
 from metalab.tasks.regression import Sinusoid
@@ -29,12 +29,14 @@ from metalab.tasks.sequences import OmniglotSequences
 @dataclasses.dataclass(frozen=True)
 class FamilyOptions:
     """What a family factory may use: the text after ``NAME:`` (``location``), the Omniglot
-    ``split``, the data folder, and image preprocessing."""
+    ``split``, the data folder, image preprocessing, and how image tasks are drawn (``task``,
+    :class:`~metalab.tasks.alphabets.ImageTaskOptions`: within-alphabet episodes, augmentation)."""
 
     location: str | None = None
     split: str = "vinyals"
     data_dir: str | Path | None = None
     preprocess: Preprocess | None = None
+    task: ImageTaskOptions = ImageTaskOptions()
 
 
 FamilyFactory = Callable[[str, FamilyOptions], TaskFamily]
@@ -43,7 +45,7 @@ FamilyFactory = Callable[[str, FamilyOptions], TaskFamily]
 def _omniglot(part: str, options: FamilyOptions) -> TaskFamily:
     dataset = load_dataset("omniglot", part, split=options.split, data_dir=options.data_dir,
                            preprocess=options.preprocess)
-    return ImageClassification(dataset, source="omniglot", details={"omniglot_split": options.split})
+    return image_family(dataset, part, options.task, source="omniglot", details={"omniglot_split": options.split})
 
 
 def _omniglot_sequences(part: str, options: FamilyOptions) -> TaskFamily:
@@ -54,7 +56,7 @@ def _omniglot_sequences(part: str, options: FamilyOptions) -> TaskFamily:
 def _folder(part: str, options: FamilyOptions) -> TaskFamily:
     location = options.location or ""
     dataset = load_dataset(f"folder:{location}", part, preprocess=options.preprocess)
-    return ImageClassification(dataset, source=location, details={"omniglot_split": None})
+    return image_family(dataset, part, options.task, source=location, details={"omniglot_split": None})
 
 
 def _needs_location(name: str, factory: Callable[[str, str], TaskFamily]) -> FamilyFactory:
@@ -68,6 +70,8 @@ def _needs_location(name: str, factory: Callable[[str, str], TaskFamily]) -> Fam
 
 
 NEEDS_LOCATION = {"folder"}  # families that read a file or folder: NAME:LOCATION
+TASK_OPTIONS = {"omniglot": tuple(ImageTaskOptions.__dataclass_fields__), "folder": ("quarter_turns", "affine")}
+"""The families that read the ``task`` option, and which of its keys each can use."""
 
 
 FAMILIES: dict[str, FamilyFactory] = {
@@ -96,11 +100,27 @@ def load_tasks(
     split: str = "vinyals",
     data_dir: str | Path | None = None,
     preprocess: Preprocess | None = None,
+    task: dict | None = None,
 ) -> TaskFamily:
-    """The task family ``dataset`` names, for ``part`` (``train``, ``val`` or ``test``)."""
+    """The task family ``dataset`` names, for ``part`` (``train``, ``val`` or ``test``);
+    ``task`` holds image task options (:func:`check_task_options`)."""
     name, location = dataset_family(dataset)
-    options = FamilyOptions(location or None, split, data_dir, preprocess)
+    options = FamilyOptions(location or None, split, data_dir, preprocess, check_task_options(dataset, task or {}))
     return FAMILIES[name](part, options)
+
+
+def check_task_options(dataset: str, values: dict) -> ImageTaskOptions:
+    """The ``task`` option of ``dataset``, checked: its keys and values, and that the family
+    reads the options set (within-alphabet tasks need Omniglot's alphabets)."""
+    options = task_options(values)
+    name, _ = dataset_family(dataset)
+    given = [f for f in ImageTaskOptions.__dataclass_fields__ if getattr(options, f) != getattr(ImageTaskOptions(), f)]
+    unusable = [f for f in given if f not in TASK_OPTIONS.get(name, ())]
+    if unusable:
+        users = [n for n, keys in TASK_OPTIONS.items() if unusable[0] in keys]
+        raise ConfigError(f"dataset {dataset!r} cannot use task option(s) {unusable}: only {users} can; "
+                          "leave them out", fields=("task",))
+    return options
 
 
 def dataset_family(dataset: str) -> tuple[str, str]:

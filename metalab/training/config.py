@@ -14,7 +14,8 @@ from metalab.checks import SEED_MAX, convert_all, fail, option, validate
 from metalab.data.preprocess import Preprocess, preprocess_config
 from metalab.data.splits import SPLITS
 from metalab.errors import ConfigError
-from metalab.tasks.registry import dataset_family
+from metalab.tasks.alphabets import ImageTaskOptions
+from metalab.tasks.registry import check_task_options, dataset_family
 
 SCHEDULES = ("cosine", "step", "constant")
 MAX_THREADS = 4096
@@ -60,6 +61,8 @@ class TrainConfig:
             (up to float rounding), so a resumed run may change them.
         learner: the algorithm's own hyperparameters (its ``Config`` fields).
         preprocess: image preprocessing (``size``, ``channels``, ``invert``).
+        task: how image tasks are drawn (:class:`~metalab.tasks.alphabets.ImageTaskOptions`:
+            ``within_alphabet``, and for training only ``quarter_turns`` and ``affine``).
     """
 
     algorithm: str = option("protonet", choices=ALGORITHMS)
@@ -91,6 +94,7 @@ class TrainConfig:
     vmap: bool | None = option(None, meaning=" (None: the learner's choice)")
     learner: dict[str, Any] = option(default_factory=dict)
     preprocess: dict[str, Any] = option(default_factory=dict)
+    task: dict[str, Any] = option(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -100,6 +104,7 @@ class TrainConfig:
                  "steps", "budget")
         learner_config(self.algorithm, self.learner)
         preprocess_config(self.preprocess)
+        check_task_options(self.dataset, self.task)
 
     @property
     def validation_task(self) -> tuple[int, int, int]:
@@ -125,6 +130,9 @@ class TrainConfig:
         preprocess = values.get("preprocess")
         if isinstance(preprocess, dict):
             values["preprocess"] = convert_all(Preprocess, preprocess, "preprocess.")
+        task = values.get("task")
+        if isinstance(task, dict):
+            values["task"] = convert_all(ImageTaskOptions, task, "task.")
         return cls(**values)
 
 

@@ -196,7 +196,8 @@ def train(
     preprocess = Preprocess(**config.preprocess)
     if tasks is None:
         tasks = tuple(
-            load_tasks(config.dataset, part, split=config.split, data_dir=config.data_dir, preprocess=preprocess)
+            load_tasks(config.dataset, part, split=config.split, data_dir=config.data_dir, preprocess=preprocess,
+                       task=config.task)
             for part in ("train", "val")
         )
     train_tasks, val_tasks = tasks
