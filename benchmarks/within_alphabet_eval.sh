@@ -6,7 +6,7 @@
 # test (the evaluation alphabets: once per reported model).
 set -euo pipefail
 run=$1; name=$2; part=$3; shift 3
-tag=$(echo "$*" | sed -e 's/--tta /tta/; s/--finetune /ft/; s/--finetune-lr /lr/; s/--finetune-copies /c/; s/--episodes [0-9]*//; s/ \+/_/g; s/_$//; s/^_//')
+tag=$(echo "$*" | sed -e 's/--tta /tta/; s/--finetune /ft/; s/--finetune-lr /lr/; s/--finetune-copies /c/; s/--affine /a/; s/--episodes [0-9]*//; s/ \+/_/g; s/_$//; s/^_//')
 out=results/omniglot/within_alphabet/${name}_${part}${tag:+_$tag}.json
 start=$(date +%s)
 metalab eval "$run" --split "$part" --within-alphabet --ways 20 --shots 1 --queries 1 --episodes 600 \

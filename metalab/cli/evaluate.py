@@ -71,6 +71,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--finetune-lr", type=float, default=1e-3, help="their learning rate (default 1e-3)")
     parser.add_argument("--finetune-copies", type=int, default=4,
                         help="distorted pseudo-queries per support image (default 4)")
+    parser.add_argument("--affine", type=float, default=1.0, metavar="STRENGTH",
+                        help="distortion strength of --tta copies and --finetune pseudo-queries (1: Koch et "
+                        "al.'s ranges; default 1)")
     parser.add_argument("--plot", metavar="PNG", help="plot adapted models on the first fixed tasks (where the "
                         "task family can, e.g. sinusoid)")
     parser.set_defaults(func=run)
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_task_arguments(args)
     test_time = TestTimeOptions(tta=args.tta, finetune_steps=args.finetune_steps, finetune_lr=args.finetune_lr,
-                                finetune_copies=args.finetune_copies, seed=args.seed)
+                                finetune_copies=args.finetune_copies, affine=args.affine, seed=args.seed)
     tune_allocator()
 
     if args.threads:
