@@ -164,6 +164,18 @@ def _other_entries() -> list[dict[str, Any]]:
                 "function": "l2o_final", "args": {"file": "results/l2o/digits/curves.json",
                                                   "optimizer": optimizer, "steps": steps},
                 "decimals": 5})
+    for folder, lstm in (("completed_run", "the completed 200-iteration meta-training"),
+                         ("last_checkpoint", "iteration 125 of the stopped meta-training")):
+        for optimizer in ("learned (LSTM)", "Adam"):
+            for steps in (100, 200):
+                entries.append({
+                    "id": f"l2o/digits/{folder}/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
+                    "experiment": "l2o/digits",
+                    "what": f"{optimizer}: mean training cross-entropy after {steps} steps, 300 held-out 8x8-digits "
+                            f"MLP problems, same minibatches; the LSTM of {lstm}",
+                    "function": "l2o_final", "args": {"file": f"results/l2o/digits/{folder}/curves.json",
+                                                      "optimizer": optimizer, "steps": steps},
+                    "decimals": 5})
     for variant, what in (("hidden40", "40 hidden units"), ("two_layers", "two hidden layers of 20"),
                           ("relu", "ReLU hidden units")):
         for optimizer in optimizers:
