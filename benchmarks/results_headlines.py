@@ -154,6 +154,39 @@ def _other_entries() -> list[dict[str, Any]]:
                 "function": "l2o_final", "args": {"file": "results/l2o/quadratics/curves.json",
                                                   "optimizer": optimizer, "steps": steps},
                 "decimals": 3})
+    optimizers = ("learned (LSTM)", "Adam", "NAG", "RMSprop", "SGD")
+    for optimizer in optimizers:
+        for steps in (100, 200):
+            entries.append({
+                "id": f"l2o/digits/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o", "experiment": "l2o/digits",
+                "what": f"{optimizer}: mean training cross-entropy after {steps} steps, 300 held-out 8x8-digits "
+                        "MLP problems (every optimizer on the same minibatches of 128)",
+                "function": "l2o_final", "args": {"file": "results/l2o/digits/curves.json",
+                                                  "optimizer": optimizer, "steps": steps},
+                "decimals": 5})
+    for folder, lstm in (("completed_run", "the completed 200-iteration meta-training"),
+                         ("last_checkpoint", "iteration 125 of the stopped meta-training")):
+        for optimizer in ("learned (LSTM)", "Adam"):
+            for steps in (100, 200):
+                entries.append({
+                    "id": f"l2o/digits/{folder}/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
+                    "experiment": "l2o/digits",
+                    "what": f"{optimizer}: mean training cross-entropy after {steps} steps, 300 held-out 8x8-digits "
+                            f"MLP problems, same minibatches; the LSTM of {lstm}",
+                    "function": "l2o_final", "args": {"file": f"results/l2o/digits/{folder}/curves.json",
+                                                      "optimizer": optimizer, "steps": steps},
+                    "decimals": 5})
+    for variant, what in (("hidden40", "40 hidden units"), ("two_layers", "two hidden layers of 20"),
+                          ("relu", "ReLU hidden units")):
+        for optimizer in optimizers:
+            entries.append({
+                "id": f"l2o/digits_generalisation/{variant}/{optimizer.split(' ')[0].lower()}/100", "area": "l2o",
+                "experiment": "l2o/digits_generalisation",
+                "what": f"{optimizer}: mean training cross-entropy after 100 steps, 300 held-out 8x8-digits problems, "
+                        f"an MLP with {what} (the LSTM was trained on 20 sigmoid units)",
+                "function": "l2o_final", "args": {"file": f"results/l2o/digits_generalisation/{variant}/curves.json",
+                                                  "optimizer": optimizer, "steps": 100},
+                "decimals": 5})
     l2l = "results/speed/maml_meta_step/vs_learn2learn.json"
     for stat, what, decimals in (
             ("ratio", "learn2learn's seconds per second-order MAML meta-step over metalab's (median of the "

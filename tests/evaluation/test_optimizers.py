@@ -29,3 +29,25 @@ def test_every_optimizer_starts_from_the_same_points_and_sgd_descends():
     learned = loss_curves(learner, Quadratics("test"), 20, count=8)
     assert torch.equal(sgd[:, 0], adam[:, 0]) and torch.allclose(sgd[:, 0], learned[:, 0])
     assert (sgd[:, 1:] <= sgd[:, :-1] + 1e-9).all()  # a small step on a quadratic never goes up
+
+
+def test_baselines_step_on_the_learned_optimizers_minibatches_unless_full_batch():
+    from metalab.tasks.optimizees import DigitsMLP
+    from metalab.tasks.family import TaskShape
+    from metalab.tasks.stream import fixed_tasks
+
+    learner = build_learner("l2o", {**DigitsMLP("test").learner_defaults(TaskShape(None, 1, 1)), "unroll": 3})
+    tasks, lr = DigitsMLP("test", examples=300), 0.5
+    sgd = lambda p: torch.optim.SGD(p, lr)  # noqa: E731
+    mini = loss_curves(learner, tasks, 1, make_optimizer=sgd, count=2, batch=2)
+    full = loss_curves(learner, tasks, 1, make_optimizer=sgd, count=2, batch=2, full_batch=True)
+    (episode,) = fixed_tasks(tasks, TaskShape(None, 1, 1), seed=0, count=2, batch=2)
+    x, y = episode.support_x, episode.support_y
+    expected = {}
+    for name, objective in (("mini", learner.objective(episode)), ("full", lambda p: learner.task_losses(p, x, y))):
+        params = {k: v.requires_grad_() for k, v in learner.initial_params(x).items()}
+        grads = torch.autograd.grad(objective(params).sum(), list(params.values()))
+        stepped = {k: v - lr * g for (k, v), g in zip(params.items(), grads)}
+        expected[name] = learner.task_losses(stepped, x, y).detach().double()
+    assert torch.allclose(mini[:, 1], expected["mini"]) and torch.allclose(full[:, 1], expected["full"])
+    assert not torch.allclose(mini[:, 1], full[:, 1])
