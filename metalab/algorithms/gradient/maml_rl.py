@@ -70,7 +70,7 @@ class MAMLRLConfig:
     hidden: int = option(100, minimum=1)
     layers: int = option(2, minimum=1)
     init_std: float = option(1.0, above=0)
-    inner_steps: int = option(1, minimum=1)
+    inner_steps: int = option(1, minimum=0)
     inner_lr: float = option(0.1, above=0)
     eval_inner_steps: int | None = option(3, minimum=0, meaning=" (None: as inner_steps)")
     first_order: bool = False
@@ -183,6 +183,8 @@ class MAMLRL(MAML):
         """theta' of every task after ``steps`` policy-gradient steps (collected or replayed)."""
         with torch.enable_grad():
             theta = self.theta(len(sampler.seeds), outer)
+            if steps == 0:  # the pretrained baseline in training: theta' = theta
+                return theta if outer else {k: v.detach() for k, v in theta.items()}
             fast = inner_loop(sampler.closure(trajectories), theta, steps=steps, rule=self.inner_rule(outer),
                               adapted=self.is_adapted, first_order=self.config.first_order or not outer)
         return fast if outer else {k: v.detach() for k, v in fast.items()}
