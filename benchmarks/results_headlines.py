@@ -184,7 +184,9 @@ def _other_entries() -> list[dict[str, Any]]:
 def _rl_mann_compare_entries() -> list[dict[str, Any]]:
     entries = []
     nav = "results/rl/navigation2d/evaluation.json"
-    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient")):
+    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient"),
+                       ("pretrained", "policy pretrained on all goals + policy gradient"),
+                       ("oracle", "oracle (observes the goal) + policy gradient")):
         for steps in range(4):
             entries.append({
                 "id": f"rl/navigation2d/{run}/after_{steps}", "area": "rl", "experiment": "rl/navigation2d",
