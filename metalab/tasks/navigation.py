@@ -82,6 +82,19 @@ class PointNavigation:
         """Observation size: the position, and the goal too for the oracle (``observe_goal``)."""
         return 4 if self.observe_goal else 2
 
+    def step(self, position: torch.Tensor, action: torch.Tensor, goal: torch.Tensor, alive: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step of robots ``[..., 2]`` still ``alive`` ``[...]``: the new position, the reward
+        (0 once ended) and whether each is still going (within ``goal_radius`` of the goal ends it)."""
+        position = position + action.clamp(-self.max_action, self.max_action) * alive[..., None]
+        offset = position - goal
+        reward = -offset.norm(dim=-1) * alive
+        return position, reward, alive * (offset.abs() >= self.goal_radius).any(-1)
+
+    def observe(self, position: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """What the policy sees: the position (and the goal, for the oracle)."""
+        return torch.cat([position, goal.expand_as(position)], -1) if self.observe_goal else position
+
     def rollout(self, act: Actor, goals: torch.Tensor, trajectories: int) -> Rollouts:
         """Run ``act`` from the origin for ``horizon`` steps in every task at once."""
         tasks = goals.shape[0]
@@ -90,15 +103,13 @@ class PointNavigation:
         alive = goals.new_ones(tasks, trajectories)
         observations, actions, rewards, masks = [], [], [], []
         for t in range(self.horizon):
-            observation = torch.cat([position, goal.expand_as(position)], -1) if self.observe_goal else position
+            observation = self.observe(position, goal)
             action = act(observation, t)
             observations.append(observation)
             actions.append(action)
             masks.append(alive)
-            position = position + action.clamp(-self.max_action, self.max_action) * alive[..., None]
-            offset = position - goal
-            rewards.append(-offset.norm(dim=-1) * alive)
-            alive = alive * (offset.abs() >= self.goal_radius).any(-1)
+            position, reward, alive = self.step(position, action, goal, alive)
+            rewards.append(reward)
         return Rollouts(torch.stack(observations, 2), torch.stack(actions, 2), torch.stack(rewards, 2),
                         torch.stack(masks, 2))
 
