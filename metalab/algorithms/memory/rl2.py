@@ -108,13 +108,14 @@ class PlayedTrial:
 
 class NavigationTrial:
     """phi for one navigation task: the trial played (``played.returns[0]``: each episode's return,
-    ``played.paths``: the robot's paths); ``returns`` ``[E]``."""
+    ``played.paths``: the robot's paths); ``returns`` ``[E]``. ``phi(query_x [Q, ...]) -> [Q, act]``:
+    the mean action of the trial's last step (the policy's memory of the task)."""
 
     def __init__(self, played: PlayedNavigation) -> None:
         self.played, self.returns = played, played.returns[0]
 
     def __call__(self, query_x: torch.Tensor) -> torch.Tensor:
-        return self.returns.expand(len(query_x), -1)
+        return self.played.last_mean[0].expand(len(query_x), -1)
 
 
 class RL2(MetaLearner):
@@ -228,13 +229,16 @@ class RL2(MetaLearner):
         adv = played.advantages
         surrogate = torch.min(ratio * adv, ratio.clamp(1 - c.clip, 1 + c.clip) * adv)
         value_error = (values - played.returns).pow(2)
-        if played.mask is not None:  # steps after an episode ended carry no policy loss
-            surrogate = surrogate * played.mask * (played.mask.numel() / played.mask.sum().clamp(min=1))
 
         def per_task(values: torch.Tensor) -> torch.Tensor:
             return values.reshape(played.tasks, -1).mean(-1)
 
-        loss = (-per_task(surrogate) + c.value_coef * per_task(value_error) - c.entropy_coef * per_task(entropy)).mean()
+        if played.mask is None:
+            policy_term = per_task(surrogate)
+        else:  # steps after an episode ended carry no policy loss: a mean over each task's steps that happened
+            mask = played.mask.reshape(played.tasks, -1)
+            policy_term = (surrogate.reshape(played.tasks, -1) * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+        loss = (-policy_term + c.value_coef * per_task(value_error) - c.entropy_coef * per_task(entropy)).mean()
         with torch.no_grad():
             metrics = {"entropy": float(entropy.mean()), "value_loss": float(value_error.mean()),
                        "clipped": float(((ratio - 1).abs() > c.clip).float().mean())}

@@ -50,8 +50,8 @@ class NavigationTrials:
 @dataclasses.dataclass(frozen=True)
 class PlayedNavigation:
     """Trials played: GRU ``inputs`` ``[B, L, in]`` (``L = E * H``), ``actions`` ``[B, L, act]``,
-    ``rewards`` and ``mask`` ``[B, L]``, each episode's return ``[B, E]`` and the robots' paths
-    ``[B, E, H, 2]``."""
+    ``rewards`` and ``mask`` ``[B, L]``, each episode's return ``[B, E]``, the robots' paths
+    ``[B, E, H, 2]`` and the mean action of the trial's last step ``[B, act]``."""
 
     inputs: torch.Tensor
     actions: torch.Tensor
@@ -59,6 +59,7 @@ class PlayedNavigation:
     mask: torch.Tensor
     returns: torch.Tensor
     paths: torch.Tensor
+    last_mean: torch.Tensor
 
 
 @torch.no_grad()
@@ -85,7 +86,7 @@ def play(policy: GRUPolicy, env: PointNavigation, trials: NavigationTrials) -> P
     rewards_t = torch.stack(rewards, 1)
     return PlayedNavigation(torch.cat(inputs, 1), torch.stack(actions, 1), rewards_t, torch.stack(masks, 1),
                             rewards_t.view(batch, trials.episodes, env.horizon).sum(-1),
-                            torch.stack(paths, 1).view(batch, trials.episodes, env.horizon, 2))
+                            torch.stack(paths, 1).view(batch, trials.episodes, env.horizon, 2), mean[:, 0])
 
 
 def gaussian_log_prob(policy: GRUPolicy, means: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
