@@ -156,7 +156,8 @@ def reading(meta: dict) -> list[str]:
         "near -15 however good the mean action is; TRPO's KL budget goes to the mean. A smaller initial std",
         "is not the fix by itself: a 60-iteration probe with `--set init_std=0.1` (not kept) got worse with",
         "every inner step (-148 before, -239 after one step, 40 goals), since the policy-gradient step of 0.1",
-        "grows as 1/std^2. Longer training or a separate step size for the log-std are the next things to try.",
+        "grows as 1/std^2. results/rl/navigation2d_std compares the levers on the noise (a lower initial std with",
+        "a scaled step for the mean, a separate log-std step) at equal, shorter training.",
         *baseline_reading(meta),
     ]
 
@@ -174,7 +175,7 @@ def baseline_reading(meta: dict) -> list[str]:
     return [
         "",
         f"Baselines. Before adaptation MAML-RL and the pretrained policy start alike ({maml[0]:.1f} and {pre[0]:.1f}).",
-        f"After 1/2/3 steps MAML-RL is ahead of the pretrained policy by more than both CIs at steps {', '.join(map(str, ahead)) or 'none'}",
+        f"After 1/2/3 steps MAML-RL is ahead of the pretrained policy by more than both CIs after step(s) {', '.join(map(str, ahead)) or 'none'}",
         f"({maml[1]:.1f}/{maml[2]:.1f}/{maml[3]:.1f} against {pre[1]:.1f}/{pre[2]:.1f}/{pre[3]:.1f}): one MAML step does what",
         "three fine-tuning steps of the pretrained policy do not, as in the paper's Fig. 5. Unlike MAML-RL, the",
         f"pretrained policy's TRPO steps shrink its action std (to {pre_std}), and its fine-tuning keeps improving",

@@ -118,10 +118,12 @@ def write_readme(meta: dict) -> None:
         "## Reading",
         "",
         f"After 3 steps `{best}` is best ({rows[best]['returns'][3]:.2f} against `paper`'s {paper['returns'][3]:.2f});",
-        f"it is ahead of `paper` by more than both CIs at steps {', '.join(map(str, ahead)) or 'none'} (unpaired CIs on",
-        "the same goals; 40 goals). A lower initial std with the mean's step scaled by it keeps its std low (0.25)",
-        "and keeps improving with each step, where `paper` does not; a larger log-std step alone changes nothing",
-        "measurable: the inner step does not learn to cut the noise. This is a short probe: whether `low-std`",
+        f"it is ahead of `paper` by more than both CIs after step(s) {', '.join(map(str, ahead)) or 'none'} (unpaired CIs on",
+        "the same goals; 40 goals). `low-std` keeps its std low (" + ", ".join(f"{v:.2f}" for v in rows["low-std"]["policy_std"])
+        + f") and its return still rises from step 1 to step 3 ({rows['low-std']['returns'][1]:.1f} to "
+        f"{rows['low-std']['returns'][3]:.1f}), where `paper`'s does not ({paper['returns'][1]:.1f} to {paper['returns'][3]:.1f}).",
+        "A larger log-std step alone changes nothing measurable here: the inner step does not learn to cut the",
+        "noise within this training. This is a short probe: whether `low-std`",
         "closes the gap to the paper's -3.3 after 250 iterations is not measured here.",
         "",
         "Files: `meta.json` (everything above), `evaluation.json` (the `eval --json` output of each variant).",
