@@ -1,6 +1,7 @@
 """MAML-RL on 2D navigation (Finn et al. 2017, Table 4): train, evaluate, time, plot.
 
     OMP_NUM_THREADS=1 python benchmarks/maml_rl_navigation.py [--steps 250] [--skip-train]
+    OMP_NUM_THREADS=1 python benchmarks/maml_rl_navigation.py --baselines [--steps 250] [--skip-train]
 
 Trains ``metalab train --algorithm maml-rl --dataset navigation2d`` (20 tasks per meta-batch,
 20 trajectories per step, TRPO outer step) for ``--steps`` meta-iterations (a fixed count,
@@ -9,6 +10,12 @@ not ``--budget``: on a shared machine the pace measured in the first steps does 
 steps), evaluates a randomly initialised policy fine-tuned the same way, times the simulator
 and the parts of a meta-iteration, and writes results/rl/navigation2d/: README.md, meta.json,
 raw JSON rows, trajectories.png and returns.png.
+
+``--baselines`` adds the paper's other rows (Finn et al. 2017, Fig. 5) to that table, on the same
+test goals and with the same policy-gradient steps: a policy pretrained on all goals
+(``--set inner_steps=0``: TRPO on the unadapted policy, then fine-tuned) and the oracle that
+observes the goal (``--dataset navigation2d-oracle``, trained the same way). Each is trained for
+``--steps`` TRPO iterations with ``metalab train`` and scored with ``metalab eval --json``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,12 @@ RUN = ROOT / "runs" / "maml_rl_navigation2d"
 PAPER = {"MAML (Finn et al. 2017)": (-40.41, -11.68, -3.33, -3.23),
          "context vector (Finn et al. 2017)": (-42.42, -13.90, -5.17, -3.18)}
 TEST_TASKS, SEED = 100, 0
+# row name -> (key in evaluation.json, dataset, run folder, extra train arguments); the paper
+# draws these as Fig. 5's curves (no numbers)
+BASELINES = {"pretrained + PG (metalab)": ("pretrained", "navigation2d", ROOT / "runs" / "maml_rl_pretrained_navigation2d",
+                                           ("--set", "inner_steps=0")),
+             "oracle + PG (metalab)": ("oracle", "navigation2d-oracle", ROOT / "runs" / "maml_rl_oracle_navigation2d",
+                                       ("--set", "inner_steps=0"))}
 
 
 def metalab(*args: str) -> str:
@@ -39,10 +52,16 @@ def metalab(*args: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
 
 
-def train_command(steps: int) -> list[str]:
-    return ["train", "--algorithm", "maml-rl", "--dataset", "navigation2d", "--shots", "20", "--queries", "20",
+def train_command(steps: int, dataset: str = "navigation2d", run: Path = RUN, extra: tuple[str, ...] = ()) -> list[str]:
+    return ["train", "--algorithm", "maml-rl", "--dataset", dataset, "--shots", "20", "--queries", "20",
             "--meta-batch", "20", "--steps", str(steps), "--val-every", "50", "--val-episodes", "20", "--threads", "1",
-            "--seed", "0", "--out", str(RUN), "--no-progress"]
+            "--seed", "0", "--out", str(run.relative_to(ROOT)), "--no-progress", *extra]
+
+
+def eval_command(run: Path) -> list[str]:  # a run folder (its best.pt) or a checkpoint file
+    """The table's evaluation: ``TEST_TASKS`` fixed test goals (seed ``SEED``), 20 trajectories per step."""
+    return ["eval", str(run.relative_to(ROOT)), "--shots", "20", "--queries", "20", "--episodes", str(TEST_TASKS),
+            "--seed", str(SEED), "--threads", "1", "--json"]
 
 
 def timings() -> dict[str, float]:
@@ -137,8 +156,56 @@ def reading(meta: dict) -> list[str]:
         "near -15 however good the mean action is; TRPO's KL budget goes to the mean. A smaller initial std",
         "is not the fix by itself: a 60-iteration probe with `--set init_std=0.1` (not kept) got worse with",
         "every inner step (-148 before, -239 after one step, 40 goals), since the policy-gradient step of 0.1",
-        "grows as 1/std^2. Longer training or a separate step size for the log-std are the next things to try.",
+        "grows as 1/std^2. results/rl/navigation2d_std compares the levers on the noise (a lower initial std with",
+        "a scaled step for the mean, a separate log-std step) at equal, shorter training.",
+        *baseline_reading(meta),
     ]
+
+
+def baseline_reading(meta: dict) -> list[str]:
+    """What the baseline rows say, from the numbers."""
+    if "baselines" not in meta:
+        return []
+    r, c = meta["returns"], meta["ci95"]
+    maml, pre, oracle = r["MAML-RL (metalab)"], r["pretrained + PG (metalab)"], r["oracle + PG (metalab)"]
+    info = meta["baselines"]
+    pre_std = ", ".join(f"{v:.2f}" for v in info["pretrained + PG (metalab)"]["policy_std"])
+    oracle_last = info["oracle + PG (metalab)"]["last"]["returns"]
+    ahead = [s for s in (1, 2, 3) if maml[s] - pre[s] > c["MAML-RL (metalab)"][s] + c["pretrained + PG (metalab)"][s]]
+    return [
+        "",
+        f"Baselines. Before adaptation MAML-RL and the pretrained policy start alike ({maml[0]:.1f} and {pre[0]:.1f}).",
+        f"After 1/2/3 steps MAML-RL is ahead of the pretrained policy by more than both CIs after step(s) {', '.join(map(str, ahead)) or 'none'}",
+        f"({maml[1]:.1f}/{maml[2]:.1f}/{maml[3]:.1f} against {pre[1]:.1f}/{pre[2]:.1f}/{pre[3]:.1f}): one MAML step does what",
+        "three fine-tuning steps of the pretrained policy do not, as in the paper's Fig. 5. Unlike MAML-RL, the",
+        f"pretrained policy's TRPO steps shrink its action std (to {pre_std}), and its fine-tuning keeps improving",
+        "step after step where MAML-RL's stalls at -15: more evidence that the noise MAML-RL keeps is its limit.",
+        f"The oracle, which sees the goal, gets {oracle[0]:.1f} before any step; its last checkpoint gets",
+        f"{oracle_last[0]:.1f} (std below 0.1), and there the fixed policy-gradient step of 0.1 ruins it",
+        f"({oracle_last[1]:.1f} after one step): the step's effect grows as the std shrinks. Its best.pt row is the",
+        "iteration whose return after 3 steps was best on validation, not its best unadapted policy.",
+    ]
+
+
+def baseline_notes(meta: dict) -> list[str]:
+    """How the baseline rows were made (and what they say), for the README."""
+    if "baselines" not in meta:
+        return ["- Baselines: the random-initialisation row is computed here; the pretrained policy and the oracle are not."]
+    lines = ["- Baselines (Finn et al. 2017, Fig. 5), on the same test goals with the same policy-gradient steps:",
+             "  random initialisation (the untrained policy); a policy pretrained on all goals (`--set inner_steps=0`:",
+             "  the same TRPO step on the unadapted policy's return across random goals); the oracle",
+             "  (`--dataset navigation2d-oracle`: the goal is appended to the observation, trained the same way).",
+             "  Each TRPO iteration of a baseline collects 20 trajectories per goal, half of MAML-RL's (which also",
+             "  collects the inner step's). The MAML-RL row is the 250-iteration run above (evaluated on commit",
+             f"  {meta['commit']}); the baselines were trained and evaluated on commit {meta.get('baselines_commit', '?')}:"]
+    for name, info in meta["baselines"].items():
+        std = ", ".join(f"{v:.2f}" for v in info["policy_std"])
+        last = ", ".join(f"{v:.2f} ± {c:.2f}" for v, c in zip(info["last"]["returns"], info["last"]["ci95"]))
+        lines += [f"  - {name}: `{info['command']}` ({info['meta_iterations']} iterations, "
+                  f"{info['training_seconds'] / 60:.1f} min, final action std {std});",
+                  f"    `{info['eval_command']}` scores best.pt, the best validation return after 3 steps",
+                  f"    (iteration {info['best_step']}); the last checkpoint (`RUN/last.pt`) after 0-3 steps: {last}."]
+    return lines
 
 
 def write_readme(meta: dict) -> None:
@@ -168,6 +235,8 @@ def write_readme(meta: dict) -> None:
         "",
         f"Mean return over {meta['test_tasks']} fixed test goals (seed {meta['seed']}) after 0-3 policy-gradient steps, "
         "± 95% CI (1.96 std / sqrt(goals)); the paper's rows are its Table 4 (not verified against the paper here).",
+        "The paper draws its pretrained, random-initialisation and oracle baselines only as curves (Fig. 5, log",
+        "scale) and gives no numbers for them, so those rows have no paper figure beside them.",
         "",
         "| method | 0 steps | 1 step | 2 steps | 3 steps |",
         "|---|---|---|---|---|",
@@ -176,6 +245,8 @@ def write_readme(meta: dict) -> None:
         "![return against adaptation step](returns.png)",
         "",
         "![paths before and after adaptation](trajectories.png)",
+        *(["", "The pretrained policy's paths before and after 1-3 steps (the paper's Fig. 4, right):", "",
+            "![pretrained policy's paths](trajectories_pretrained.png)"] if "baselines" in meta else []),
         "",
         "## Reading",
         "",
@@ -200,11 +271,54 @@ def write_readme(meta: dict) -> None:
         "- Advantages are standardised per task (as rllab's `center_adv`), discount 0.99 for the advantages;",
         "  returns are undiscounted.",
         "- Meta-training length: see above (a fixed number of meta-iterations that fits the 2-core budget).",
-        "- Baselines: the random-initialisation row is computed here; the pretrained policy and the oracle are not.",
+        *baseline_notes(meta),
         "",
         "Files: `meta.json` (everything above), `evaluation.json` (the `eval --json` rows), `metrics.jsonl` (training log).",
     ]
     (OUT / "README.md").write_text("\n".join(lines) + "\n")
+
+
+def curve(result: dict) -> tuple[list[float], list[float]]:
+    """Mean returns after 0-3 steps and their 95% CIs, from one ``metalab eval --json`` result."""
+    return [return_after(result, s)[0] for s in range(4)], [return_after(result, s)[1] for s in range(4)]
+
+
+def baselines(steps: int, skip_train: bool) -> None:
+    """Train and evaluate the pretrained and oracle baselines; add their rows to meta.json, the
+    table, the plot and evaluation.json (the MAML-RL and random-initialisation rows are kept)."""
+    meta = json.loads((OUT / "meta.json").read_text())
+    evaluations = json.loads((OUT / "evaluation.json").read_text())
+    meta["baselines"] = {}
+    for name, (key, dataset, run, extra) in BASELINES.items():
+        command = train_command(steps, dataset, run, extra)
+        if not skip_train:
+            metalab(*command)
+        result = json.loads(metalab(*eval_command(run)))
+        state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+        meta["returns"][name], meta["ci95"][name] = curve(result)
+        meta["baselines"][name] = {
+            "command": "metalab " + " ".join(command), "eval_command": "metalab " + " ".join(eval_command(run)),
+            "meta_iterations": state["step"], "training_seconds": state["elapsed"],
+            "policy_std": state["model"]["policy.log_std"].exp().flatten().tolist()}
+        evaluations[key] = result
+        # the run's last checkpoint too: best.pt is chosen on the return after the last step
+        last = json.loads(metalab(*eval_command(run / "last.pt")))
+        evaluations[f"{key}-last"] = last
+        meta["baselines"][name]["last"] = {"returns": curve(last)[0], "ci95": curve(last)[1],
+                                           "checkpoint_step": last.get("checkpoint_step")}
+        meta["baselines"][name]["best_step"] = result.get("checkpoint_step")
+    pretrained = BASELINES["pretrained + PG (metalab)"][2]
+    metalab("eval", str(pretrained.relative_to(ROOT)), "--shots", "20", "--queries", "20", "--episodes", "4",
+            "--threads", "1", "--plot", str(OUT / "trajectories_pretrained.png"))
+    order = ["MAML-RL (metalab)", *BASELINES, "random init + PG (metalab)", *PAPER]
+    meta["returns"] = {k: meta["returns"][k] for k in order}
+    meta["baselines_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                              cwd=ROOT).stdout.strip()
+    meta["baselines_date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    plot_returns(meta["returns"], meta["ci95"], OUT / "returns.png")
+    (OUT / "evaluation.json").write_text(json.dumps(evaluations, indent=1))
+    (OUT / "meta.json").write_text(json.dumps(meta, indent=1))
+    write_readme(meta)
 
 
 def main() -> None:
@@ -212,35 +326,36 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--skip-train", action="store_true", help="reuse the run folder")
     parser.add_argument("--readme-only", action="store_true", help="rewrite README.md from meta.json")
+    parser.add_argument("--baselines", action="store_true", help="add the pretrained and oracle rows")
     args = parser.parse_args()
     if args.readme_only:
         write_readme(json.loads((OUT / "meta.json").read_text()))
         return
     torch.set_num_threads(1)
+    if args.baselines:
+        baselines(args.steps, args.skip_train)
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     command = train_command(args.steps)
     if not args.skip_train:
         metalab(*command)
     log = [json.loads(line) for line in (RUN / "metrics.jsonl").read_text().splitlines()]
     (OUT / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
-    evaluation = json.loads(metalab("eval", str(RUN), "--shots", "20", "--queries", "20", "--episodes",
-                                    str(TEST_TASKS), "--seed", str(SEED), "--threads", "1", "--json"))
+    evaluation = json.loads(metalab(*eval_command(RUN)))
     metalab("eval", str(RUN), "--shots", "20", "--queries", "20", "--episodes", "4", "--threads", "1",
             "--plot", str(OUT / "trajectories.png"))
     baseline = random_init_curve()
     speed = timings()
     state = torch.load(RUN / "last.pt", map_location="cpu", weights_only=False)
     steps, elapsed = state["step"], state["elapsed"]
-    curve = lambda result: [return_after(result, s)[0] for s in range(4)]  # noqa: E731
-    ci = lambda result: [return_after(result, s)[1] for s in range(4)]  # noqa: E731
-    rows = {"MAML-RL (metalab)": curve(evaluation), "random init + PG (metalab)": curve(baseline),
+    rows = {"MAML-RL (metalab)": curve(evaluation)[0], "random init + PG (metalab)": curve(baseline)[0],
             **{k: list(v) for k, v in PAPER.items()}}
-    cis = {"MAML-RL (metalab)": ci(evaluation), "random init + PG (metalab)": ci(baseline)}
+    cis = {"MAML-RL (metalab)": curve(evaluation)[1], "random init + PG (metalab)": curve(baseline)[1]}
     plot_returns(rows, cis, OUT / "returns.png")
     (OUT / "evaluation.json").write_text(json.dumps({"maml-rl": evaluation, "random-init": baseline}, indent=1))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    meta = {"command": "metalab " + " ".join(command), "eval_command": f"metalab eval {RUN.relative_to(ROOT)} --shots 20 "
-            f"--queries 20 --episodes {TEST_TASKS} --seed {SEED} --json", "commit": commit,
+    meta = {"command": "metalab " + " ".join(command), "eval_command": "metalab " + " ".join(eval_command(RUN)),
+            "commit": commit,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                         "torch": torch.__version__, "threads": 1},

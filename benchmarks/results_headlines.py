@@ -217,12 +217,28 @@ def _other_entries() -> list[dict[str, Any]]:
 def _rl_mann_compare_entries() -> list[dict[str, Any]]:
     entries = []
     nav = "results/rl/navigation2d/evaluation.json"
-    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient")):
+    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient"),
+                       ("pretrained", "policy pretrained on all goals + policy gradient"),
+                       ("oracle", "oracle (observes the goal) + policy gradient")):
         for steps in range(4):
             entries.append({
                 "id": f"rl/navigation2d/{run}/after_{steps}", "area": "rl", "experiment": "rl/navigation2d",
                 "what": f"{label}: mean return on 2D navigation after {steps} policy-gradient steps, 100 fixed test goals",
                 "function": "rl_return", "args": {"file": nav, "run": run, "steps": steps}, "decimals": 2})
+    probe = "results/rl/navigation2d_std/evaluation.json"
+    for variant in ("paper", "low-std", "log-std-step"):
+        for steps in range(4):
+            entries.append({
+                "id": f"rl/navigation2d_std/{variant}/after_{steps}", "area": "rl", "experiment": "rl/navigation2d_std",
+                "what": f"MAML-RL variant {variant}, 50 meta-iterations: mean return on 2D navigation after {steps} "
+                        "policy-gradient steps, 40 fixed test goals",
+                "function": "rl_return", "args": {"file": probe, "run": variant, "steps": steps}, "decimals": 2})
+    rl2_nav = "results/rl/rl2_navigation2d/evaluation.json"
+    for episode in range(2):
+        entries.append({
+            "id": f"rl/rl2_navigation2d/episode_{episode + 1}", "area": "rl", "experiment": "rl/rl2_navigation2d",
+            "what": f"RL^2: mean return of episode {episode + 1} of a 2-episode trial on 2D navigation, 100 fixed test goals",
+            "function": "rl_return", "args": {"file": rl2_nav, "run": "rl2", "steps": episode}, "decimals": 2})
     mann = "results/omniglot/mann/results.json"
     for learner, label in (("mann", "MANN"), ("lstm", "LSTM baseline")):
         for instance in ("1st", "2nd", "3rd", "4th", "5th", "10th", "all"):

@@ -18,24 +18,31 @@ class GRUPolicy(nn.Module):
     """A one-layer GRU with a categorical policy head and a value head.
 
     Args:
-        actions: number of discrete actions (arms).
+        actions: number of discrete actions (arms), or the size of a continuous action.
         observations: size of an observation (0 for bandits, which have none).
         hidden: GRU units.
+        continuous: a Gaussian policy: the ``logits`` head gives the mean of each action
+            coordinate and ``log_std`` (state-independent, initially ``log(init_std)``) its
+            spread; the previous action enters the input as it is rather than one-hot.
     """
 
-    def __init__(self, actions: int, observations: int = 0, hidden: int = 128) -> None:
+    def __init__(self, actions: int, observations: int = 0, hidden: int = 128, *, continuous: bool = False,
+                 init_std: float = 1.0) -> None:
         super().__init__()
-        self.actions, self.observations, self.hidden = actions, observations, hidden
+        self.actions, self.observations, self.hidden, self.continuous = actions, observations, hidden, continuous
         self.gru = nn.GRU(observations + actions + 2, hidden, batch_first=True)
         self.logits = nn.Linear(hidden, actions)
         self.value = nn.Linear(hidden, 1)
+        if continuous:
+            self.log_std = nn.Parameter(torch.full((actions,), float(torch.tensor(init_std).log())))
 
     def inputs(self, actions: torch.Tensor, rewards: torch.Tensor, done: torch.Tensor,
                observations: torch.Tensor | None = None) -> torch.Tensor:
         """The GRU's inputs after each step: ``[B, L]`` actions, rewards and done flags (and
         ``[B, L, obs]`` observations) -> ``[B, L, in]``."""
         parts = [] if observations is None else [observations]
-        parts += [F.one_hot(actions, self.actions).to(rewards.dtype), rewards[..., None],
+        previous = actions.to(rewards.dtype) if self.continuous else F.one_hot(actions, self.actions).to(rewards.dtype)
+        parts += [previous, rewards[..., None],
                   done[..., None].to(rewards.dtype)]
         return torch.cat(parts, -1)
 

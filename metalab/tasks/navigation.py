@@ -74,8 +74,26 @@ class PointNavigation:
     horizon: int = 100
     max_action: float = 0.1
     goal_radius: float = 0.01
-    observations: int = 2
+    observe_goal: bool = False
     actions: int = 2
+
+    @property
+    def observations(self) -> int:
+        """Observation size: the position, and the goal too for the oracle (``observe_goal``)."""
+        return 4 if self.observe_goal else 2
+
+    def step(self, position: torch.Tensor, action: torch.Tensor, goal: torch.Tensor, alive: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step of robots ``[..., 2]`` still ``alive`` ``[...]``: the new position, the reward
+        (0 once ended) and whether each is still going (within ``goal_radius`` of the goal ends it)."""
+        position = position + action.clamp(-self.max_action, self.max_action) * alive[..., None]
+        offset = position - goal
+        reward = -offset.norm(dim=-1) * alive
+        return position, reward, alive * (offset.abs() >= self.goal_radius).any(-1)
+
+    def observe(self, position: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """What the policy sees: the position (and the goal, for the oracle)."""
+        return torch.cat([position, goal.expand_as(position)], -1) if self.observe_goal else position
 
     def rollout(self, act: Actor, goals: torch.Tensor, trajectories: int) -> Rollouts:
         """Run ``act`` from the origin for ``horizon`` steps in every task at once."""
@@ -85,19 +103,20 @@ class PointNavigation:
         alive = goals.new_ones(tasks, trajectories)
         observations, actions, rewards, masks = [], [], [], []
         for t in range(self.horizon):
-            action = act(position, t)
-            observations.append(position)
+            observation = self.observe(position, goal)
+            action = act(observation, t)
+            observations.append(observation)
             actions.append(action)
             masks.append(alive)
-            position = position + action.clamp(-self.max_action, self.max_action) * alive[..., None]
-            offset = position - goal
-            rewards.append(-offset.norm(dim=-1) * alive)
-            alive = alive * (offset.abs() >= self.goal_radius).any(-1)
+            position, reward, alive = self.step(position, action, goal, alive)
+            rewards.append(reward)
         return Rollouts(torch.stack(observations, 2), torch.stack(actions, 2), torch.stack(rewards, 2),
                         torch.stack(masks, 2))
 
 
-ENVIRONMENTS: dict[str, PointNavigation] = {"navigation2d": PointNavigation()}
+# navigation2d-oracle: the oracle baseline of Finn et al. (2017, Fig. 5), whose policy sees the goal.
+ENVIRONMENTS: dict[str, PointNavigation] = {"navigation2d": PointNavigation(),
+                                            "navigation2d-oracle": PointNavigation(observe_goal=True)}
 
 
 class Navigation2D(TaskFamily):
@@ -115,8 +134,11 @@ class Navigation2D(TaskFamily):
 
     def __init__(self, part: str = "train", env: str = "navigation2d") -> None:
         check_part(part)
-        self.part, self.env = part, ENVIRONMENTS[env]
-        self.name, self.source = f"navigation2d/{part}", "navigation2d"
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"unknown navigation environment {env!r}: use one of {sorted(ENVIRONMENTS)}",
+                              fields=("dataset",))
+        self.part, self.env, self.env_name = part, ENVIRONMENTS[env], env
+        self.name, self.source = f"{env}/{part}", env
 
     def sample(self, shape: TaskShape, generator: torch.Generator) -> Episode:
         goal = torch.rand(2, generator=generator) - 0.5
@@ -152,7 +174,7 @@ class Navigation2D(TaskFamily):
         return f"2D navigation, {shape.shots} trajectories per step"
 
     def learner_defaults(self, shape: TaskShape) -> dict[str, Any]:
-        return {"env": "navigation2d"}
+        return {"env": self.env_name}
 
     def plot(self, learner: MetaLearner, shape: TaskShape, *, seed: int, path: str | Path, title: str = "",
              goals: int = 4) -> None:
@@ -169,7 +191,7 @@ class Navigation2D(TaskFamily):
                 task = self.fixed(shape, seed, i)
                 phi = learner.adapt(task.support_x, task.support_y, 0)
                 for step, rollouts in enumerate(phi.rollouts):
-                    path_xy = rollouts.observations[0, 0][rollouts.mask[0, 0] > 0]
+                    path_xy = rollouts.observations[0, 0, :, :2][rollouts.mask[0, 0] > 0]
                     ax.plot(*path_xy.T.cpu(), lw=1.2, label=f"{step} step" + ("s" if step != 1 else ""))
                 goal = task.support_x[0].cpu()
                 ax.plot(*goal, "r*", ms=12, label="goal")

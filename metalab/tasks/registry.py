@@ -83,6 +83,7 @@ FAMILIES: dict[str, FamilyFactory] = {
     "omniglot-sequences": _omniglot_sequences,
     "omniglot-mlp": lambda part, options: OmniglotMLP(_omniglot(part, options).dataset, part),
     "navigation2d": lambda part, options: Navigation2D(part),
+    "navigation2d-oracle": lambda part, options: Navigation2D(part, env="navigation2d-oracle"),
     "bandit": lambda part, options: Bandit(part),
     "functions": _needs_location("functions", lambda location, part: FunctionTasks(location, part)),
 }

@@ -35,7 +35,8 @@ RL_KINDS = ("rl", "bandit")
 # thread layouts grows to ~1% of the loss (MAML's own too), beyond the batched-equals-per-task tolerance.
 OVERRIDES = {("taml", "sinusoid"): {"regularizer": "theil"},
              ("metalstm", "omniglot"): {"inner_steps": 1, "eval_inner_steps": 10},
-             ("maml-rl", "navigation2d"): {"hidden": 32, "eval_inner_steps": 1}, ("rl2", "bandit"): {"hidden": 32}}
+             ("maml-rl", "navigation2d"): {"hidden": 32, "eval_inner_steps": 1}, ("rl2", "bandit"): {"hidden": 32},
+             ("rl2", "navigation2d"): {"hidden": 16}}
 PAIRS = [(name, family) for name in sorted(ALGORITHMS) for family in SHAPES
          if KINDS[family] in ALGORITHMS[name].task_kinds]
 
@@ -70,7 +71,7 @@ def test_every_learner_meets_the_contract_on_some_family():
     assert {name for name, _ in PAIRS} == set(ALGORITHMS)
     assert {"maml", "metasgd", "anil", "fomaml", "reptile"} <= {name for name, family in PAIRS if family == "sinusoid"}
     assert {name for name, family in PAIRS if family == "quadratic"} == {"l2o"}
-    assert {name for name, family in PAIRS if family == "navigation2d"} == {"maml-rl"}
+    assert {name for name, family in PAIRS if family == "navigation2d"} == {"maml-rl", "rl2"}
     assert {name for name, family in PAIRS if family == "bandit"} == {"rl2"}
 
 
@@ -135,7 +136,9 @@ LEARNING = {"omniglot": (40, 4, 1e-3, TaskShape(5, 1, 5)), "sinusoid": (100, 10,
 # Learners that cannot learn a family's tasks in such a short run, and the test that pins their learning instead.
 SLOW_TO_LEARN = {("mann", "omniglot"): "a memory-augmented network learns to bind images to labels over thousands of "
                  "episodes (Santoro et al. 2016 train 100,000); tests/algorithms/memory/test_mann.py pins its "
-                 "short-run learning on the sequences it is trained on"}
+                 "short-run learning on the sequences it is trained on",
+                 ("rl2", "navigation2d"): "8 PPO steps at lr 1e-3 leave a Gaussian GRU policy on the point robot where "
+                 "it started; tests/algorithms/memory/test_rl2_navigation.py pins its learning in 25 steps at lr 3e-3"}
 
 
 @pytest.mark.parametrize("name, family", PAIRS)

@@ -46,3 +46,23 @@ def test_registered_as_navigation2d_and_has_no_supervised_loss():
     assert isinstance(family, Navigation2D) and family.higher_is_better and family.metric == "return"
     with pytest.raises(ConfigError, match="no supervised loss.*maml-rl"):
         family.loss(torch.zeros(1), torch.zeros(1))
+
+
+def test_oracle_environment_observes_the_goal_and_a_policy_reading_it_reaches_it():
+    env = PointNavigation(horizon=20, observe_goal=True)
+    goals = torch.tensor([[0.3, -0.2], [-0.45, 0.1]])
+    rollouts = env.rollout(lambda obs, t: obs[..., 2:] - obs[..., :2], goals, 2)  # straight to the goal
+    assert env.observations == 4 and rollouts.observations.shape == (2, 2, 20, 4)
+    assert torch.equal(rollouts.observations[..., 2:], goals[:, None, None, :].expand(2, 2, 20, 2))
+    assert rollouts.mask[0].sum(-1).tolist() == [3, 3] and rollouts.mask[1].sum(-1).tolist() == [5, 5]
+
+
+def test_oracle_family_is_registered_with_the_same_fixed_goals_as_navigation2d():
+    shape = TaskShape(None, 4, 4)
+    oracle, plain = load_tasks("navigation2d-oracle", "test"), load_tasks("navigation2d", "test")
+    assert oracle.learner_defaults(shape) == {"env": "navigation2d-oracle"} and oracle.name == "navigation2d-oracle/test"
+    for i in range(5):
+        a, b = oracle.fixed(shape, 0, i), plain.fixed(shape, 0, i)
+        assert torch.equal(a.support_x, b.support_x) and torch.equal(a.query_y, b.query_y)
+    with pytest.raises(ConfigError, match="unknown navigation environment 'maze'"):
+        Navigation2D("test", env="maze")

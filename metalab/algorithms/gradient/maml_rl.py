@@ -32,7 +32,7 @@ from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.algorithms.gradient.maml import MAML
 from metalab.checks import option, validate
 from metalab.models.policies import GaussianMLP
-from metalab.optim import Params, UpdateRule, inner_loop, sgd
+from metalab.optim import Params, UpdateRule, inner_loop, scale_by, sgd
 from metalab.optim.policy_gradient import advantages, masked_task_mean, ratio_surrogate, reinforce_surrogate
 from metalab.optim.trpo import trpo_step
 from metalab.tasks.episode import Episode
@@ -50,6 +50,9 @@ class MAMLRLConfig:
         env: the simulator, a key of :data:`metalab.tasks.navigation.ENVIRONMENTS` (the family sets it).
         hidden, layers, init_std: the Gaussian MLP policy (2 x 100 ReLU, initial std 1).
         inner_steps: policy-gradient steps in meta-training (1); inner_lr: their size (0.1).
+        log_std_lr: a separate inner step size for the policy's log-std (None: ``inner_lr``). The
+            mean's policy gradient grows as ``1 / std`` while the log-std's does not, so a smaller
+            ``init_std`` needs a smaller ``inner_lr`` for the mean and not for the log-std.
         eval_inner_steps: steps when adapting outside training; returns are reported after
             each of ``0..eval_inner_steps`` (3, as the paper's Table 4).
         first_order: treat ``d theta' / d theta`` as the identity.
@@ -70,8 +73,9 @@ class MAMLRLConfig:
     hidden: int = option(100, minimum=1)
     layers: int = option(2, minimum=1)
     init_std: float = option(1.0, above=0)
-    inner_steps: int = option(1, minimum=1)
+    inner_steps: int = option(1, minimum=0)
     inner_lr: float = option(0.1, above=0)
+    log_std_lr: float | None = option(None, minimum=0, meaning=" (None: as inner_lr)")
     eval_inner_steps: int | None = option(3, minimum=0, meaning=" (None: as inner_steps)")
     first_order: bool = False
     discount: float = option(0.99, above=0, maximum=1)
@@ -163,8 +167,13 @@ class MAMLRL(MAML):
 
     # Pieces ----------------------------------------------------------------------------------
     def inner_rule(self, outer: bool) -> UpdateRule:
-        """Vanilla policy gradient with one fixed step size (Finn et al. 2017, Sec. 5.3)."""
-        return sgd(self.config.inner_lr)
+        """Vanilla policy gradient with one fixed step size (Finn et al. 2017, Sec. 5.3), or with
+        ``log_std_lr`` another fixed size for the log-std."""
+        c = self.config
+        if c.log_std_lr is None:
+            return sgd(c.inner_lr)
+        return scale_by({k: torch.tensor(-(c.log_std_lr if k == "log_std" else c.inner_lr))
+                         for k, _ in self.policy.named_parameters()})
 
     def log_prob(self, params: Params, rollouts: Rollouts) -> torch.Tensor:
         """``log pi(a|s)`` of every step ``[T, K, H]`` under per-task parameters ``[T, ...]``."""
@@ -183,6 +192,8 @@ class MAMLRL(MAML):
         """theta' of every task after ``steps`` policy-gradient steps (collected or replayed)."""
         with torch.enable_grad():
             theta = self.theta(len(sampler.seeds), outer)
+            if steps == 0:  # the pretrained baseline in training: theta' = theta
+                return theta if outer else {k: v.detach() for k, v in theta.items()}
             fast = inner_loop(sampler.closure(trajectories), theta, steps=steps, rule=self.inner_rule(outer),
                               adapted=self.is_adapted, first_order=self.config.first_order or not outer)
         return fast if outer else {k: v.detach() for k, v in fast.items()}

@@ -12,7 +12,9 @@ of the shared loop's optimizer, with GAE advantages (Schulman et al. 2016; ``dis
 
 Tasks (Bernoulli bandits, :mod:`metalab.tasks.bandit`) reach the policy as ``[previous arm
 one-hot, reward, done = 1]`` per pull: each pull is a one-step episode of the trial, as in the
-paper's bandit experiments. All randomness, the payouts and the uniforms the policy samples
+paper's bandit experiments. On the point robot (``env``, :mod:`metalab.algorithms.memory.rl2_navigation`)
+the policy is a Gaussian GRU policy and a trial is ``episodes`` episodes of one goal, the
+hidden state kept across them; the score is each episode's return. All randomness, the payouts and the uniforms the policy samples
 its arms with, comes from the trials' seeds in the episode, so a resumed run replays the same
 trials. The loss of a meta-batch is the mean of its tasks' losses.
 """
@@ -29,8 +31,11 @@ from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.checks import option, validate
 from metalab.errors import ConfigError
 from metalab.models.recurrent_policy import GRUPolicy
+from metalab.algorithms.memory.rl2_navigation import (NavigationTrials, PlayedNavigation, gaussian_entropy,
+                                                     gaussian_log_prob, play)
 from metalab.tasks.bandit import BanditTrials
 from metalab.tasks.episode import Episode
+from metalab.tasks.navigation import ENVIRONMENTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +52,9 @@ class RL2Config:
         standardize: standardise the advantages over each task's steps (off: the 0/1 rewards
             keep raw advantages at a usable scale, and standardising within a task amplifies
             the noise of tasks whose arms are alike).
+        env: a point-robot simulator (a key of :data:`metalab.tasks.navigation.ENVIRONMENTS`; the
+            navigation family sets it), or None for bandits.
+        episodes, init_std: on the point robot, episodes per trial and the initial action std.
     """
 
     arms: int = option(5, minimum=2)
@@ -58,9 +66,15 @@ class RL2Config:
     value_coef: float = option(0.5, minimum=0)
     entropy_coef: float = option(0.01, minimum=0)
     standardize: bool = False
+    env: str | None = None
+    episodes: int = option(2, minimum=1)
+    init_std: float = option(1.0, above=0)
 
     def __post_init__(self) -> None:
         validate(self)
+        if self.env is not None and self.env not in ENVIRONMENTS:
+            raise ConfigError(f"rl2 env must be one of {sorted(ENVIRONMENTS)} or None (bandits), got {self.env!r}",
+                              fields=("env",))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +87,8 @@ class _Played:
     log_prob: torch.Tensor  # [B, n] under the policy that played
     advantages: torch.Tensor  # [B, n] standardised per task
     returns: torch.Tensor  # [B, n] value targets, in value-head units
-    outputs: torch.Tensor  # [T, Q, 2] total reward and pseudo-regret per trial
+    outputs: torch.Tensor  # [T, Q, 2] total reward and pseudo-regret per trial ([T, E] returns: navigation)
+    mask: torch.Tensor | None = None  # [B, n] steps that happened (navigation)
 
 
 class PlayedTrial:
@@ -91,16 +106,34 @@ class PlayedTrial:
         return self.probabilities.expand(len(query_x), -1)
 
 
+class NavigationTrial:
+    """phi for one navigation task: the trial played (``played.returns[0]``: each episode's return,
+    ``played.paths``: the robot's paths); ``returns`` ``[E]``. ``phi(query_x [Q, ...]) -> [Q, act]``:
+    the mean action of the trial's last step (the policy's memory of the task)."""
+
+    def __init__(self, played: PlayedNavigation) -> None:
+        self.played, self.returns = played, played.returns[0]
+
+    def __call__(self, query_x: torch.Tensor) -> torch.Tensor:
+        return self.played.last_mean[0].expand(len(query_x), -1)
+
+
 class RL2(MetaLearner):
     """A GRU policy meta-trained with PPO across bandit tasks; adapting is playing."""
 
     name = "rl2"
     Config = RL2Config
-    task_kinds = frozenset({"bandit"})
+    task_kinds = frozenset({"bandit", "rl"})
 
     def __init__(self, config: RL2Config | None = None) -> None:
         super().__init__(config)
-        self.policy = GRUPolicy(self.config.arms, 0, self.config.hidden)
+        c = self.config
+        self.env = None if c.env is None else ENVIRONMENTS[c.env]
+        if self.env is None:
+            self.policy = GRUPolicy(c.arms, 0, c.hidden)
+        else:
+            self.policy = GRUPolicy(self.env.actions, self.env.observations, c.hidden, continuous=True,
+                                    init_std=c.init_std)
 
     def _value_scale(self, pulls: int) -> float:
         """Values are predicted in units of the largest discounted return, so the head stays O(1)."""
@@ -143,41 +176,69 @@ class RL2(MetaLearner):
         tasks, count, pulls, _ = trials.shape
         actions, rewards, inputs, _ = self._play(trials)
         outputs = torch.from_numpy(trials.outcomes(actions.cpu().numpy().reshape(tasks, count, pulls))[1]).float()
-        scale = self._value_scale(pulls)
         with torch.no_grad():
             logits, values, _ = self.policy(inputs)
             log_prob = logits.log_softmax(-1).gather(-1, actions[..., None])[..., 0]
-            values = values * scale
-            advantages = torch.zeros_like(rewards)
-            running = torch.zeros_like(rewards[:, 0])
-            for t in range(pulls - 1, -1, -1):  # GAE; the trial ends after n pulls
-                following = values[:, t + 1] if t + 1 < pulls else torch.zeros_like(running)
-                delta = rewards[:, t] + c.discount * following - values[:, t]
-                running = delta + c.discount * c.gae_lambda * running
-                advantages[:, t] = running
-            returns = (advantages + values) / scale
-            if c.standardize:
-                per_task = advantages.view(tasks, -1)
-                advantages = ((per_task - per_task.mean(-1, keepdim=True)) / (per_task.std(-1, keepdim=True) + 1e-8)
-                              ).view_as(advantages)
+            advantages, returns = self._gae(tasks, rewards, values, c.standardize)
         return _Played(tasks, inputs, actions, log_prob, advantages, returns, outputs)
+
+    def _gae(self, tasks: int, rewards: torch.Tensor, values: torch.Tensor, standardize: bool
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """GAE advantages over whole trials (Schulman et al. 2016, Eq. 16; the trial ends after
+        its last step) and the value targets in value-head units, from ``[B, n]`` rewards and values."""
+        c, steps = self.config, rewards.shape[1]
+        scale = self._value_scale(steps)
+        values = values * scale
+        advantages = torch.zeros_like(rewards)
+        running = torch.zeros_like(rewards[:, 0])
+        for t in range(steps - 1, -1, -1):
+            following = values[:, t + 1] if t + 1 < steps else torch.zeros_like(running)
+            delta = rewards[:, t] + c.discount * following - values[:, t]
+            running = delta + c.discount * c.gae_lambda * running
+            advantages[:, t] = running
+        returns = (advantages + values) / scale
+        if standardize:
+            per_task = advantages.view(tasks, -1)
+            advantages = ((per_task - per_task.mean(-1, keepdim=True)) / (per_task.std(-1, keepdim=True) + 1e-8)
+                          ).view_as(advantages)
+        return advantages, returns
+
+    def _collect_navigation(self, batch: Episode) -> _Played:
+        """Play a batched episode's query trials on the point robot (advantages standardised per task)."""
+        trials = NavigationTrials.of(batch, self.env, self.config.episodes)
+        played = play(self.policy, self.env, trials)
+        with torch.no_grad():
+            means, values, _ = self.policy(played.inputs)
+            log_prob = gaussian_log_prob(self.policy, means, played.actions)
+            advantages, returns = self._gae(trials.tasks, played.rewards, values, True)
+        outputs = played.returns.view(trials.tasks, trials.count, -1).mean(1)
+        return _Played(trials.tasks, played.inputs, played.actions, log_prob, advantages, returns, outputs, played.mask)
 
     def _loss(self, played: _Played) -> tuple[torch.Tensor, dict[str, float]]:
         """PPO's clipped surrogate, value and entropy terms, averaged per task then over tasks."""
         c = self.config
         logits, values, _ = self.policy(played.inputs)
-        log_probs = logits.log_softmax(-1)
-        log_prob = log_probs.gather(-1, played.actions[..., None])[..., 0]
+        if self.env is None:
+            log_probs = logits.log_softmax(-1)
+            log_prob = log_probs.gather(-1, played.actions[..., None])[..., 0]
+            entropy = -(log_probs.exp() * log_probs).sum(-1)
+        else:
+            log_prob = gaussian_log_prob(self.policy, logits, played.actions)
+            entropy = gaussian_entropy(self.policy).expand_as(log_prob)
         ratio = torch.exp(log_prob - played.log_prob)
         adv = played.advantages
         surrogate = torch.min(ratio * adv, ratio.clamp(1 - c.clip, 1 + c.clip) * adv)
-        entropy = -(log_probs.exp() * log_probs).sum(-1)
         value_error = (values - played.returns).pow(2)
 
         def per_task(values: torch.Tensor) -> torch.Tensor:
             return values.reshape(played.tasks, -1).mean(-1)
 
-        loss = (-per_task(surrogate) + c.value_coef * per_task(value_error) - c.entropy_coef * per_task(entropy)).mean()
+        if played.mask is None:
+            policy_term = per_task(surrogate)
+        else:  # steps after an episode ended carry no policy loss: a mean over each task's steps that happened
+            mask = played.mask.reshape(played.tasks, -1)
+            policy_term = (surrogate.reshape(played.tasks, -1) * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+        loss = (-policy_term + c.value_coef * per_task(value_error) - c.entropy_coef * per_task(entropy)).mean()
         with torch.no_grad():
             metrics = {"entropy": float(entropy.mean()), "value_loss": float(value_error.mean()),
                        "clipped": float(((ratio - 1).abs() > c.clip).float().mean())}
@@ -188,6 +249,9 @@ class RL2(MetaLearner):
         """Play one trial of ``len(support_x)`` pulls on the task (arm probabilities
         ``support_x[0]``, trial seed ``support_y[0]``); the task model is the policy's memory after it."""
         episode = Episode(support_x, support_y, support_x[:1], support_y[:1], torch.zeros(0, dtype=torch.long))
+        if self.env is not None:
+            trials = NavigationTrials.of(episode, self.env, self.config.episodes, support=True)
+            return NavigationTrial(play(self.policy, self.env, trials))
         trials = BanditTrials(episode, support=True)
         actions, rewards, _, probabilities = self._play(trials)
         outcome = trials.outcomes(actions.cpu().numpy().reshape(1, 1, -1))[1][0, 0]
@@ -196,14 +260,14 @@ class RL2(MetaLearner):
     def meta_loss(self, batch: Episode) -> MetaLoss:
         """The PPO loss of freshly played trials at the policy that played them (ratio 1);
         outputs: ``[T, Q, 2]`` total reward and pseudo-regret of each trial."""
-        played = self._collect(batch)
+        played = self._collect_navigation(batch) if self.env is not None else self._collect(batch)
         loss, metrics = self._loss(played)
         return MetaLoss(loss=loss, outputs=played.outputs, metrics=metrics)
 
     def meta_losses(self, batch: Episode) -> Iterator[MetaLoss]:
         """Play the meta-batch's trials once, then yield ``epochs`` PPO losses on them (the
         loop takes an optimizer step after each, so the ratio moves away from 1)."""
-        played = self._collect(batch)
+        played = self._collect_navigation(batch) if self.env is not None else self._collect(batch)
         for _ in range(self.config.epochs):
             loss, metrics = self._loss(played)
             yield MetaLoss(loss=loss, outputs=played.outputs, metrics=metrics)
@@ -213,7 +277,11 @@ class RL2(MetaLearner):
 
     @torch.no_grad()
     def predict(self, episode: Episode) -> torch.Tensor:
-        """Each task's query trials played: ``[T, Q, 2]`` total reward and pseudo-regret."""
+        """Each task's query trials played: ``[T, Q, 2]`` total reward and pseudo-regret (on the
+        point robot: ``[T, E]``, the mean return of each episode of a trial)."""
+        if self.env is not None:
+            trials = NavigationTrials.of(episode, self.env, self.config.episodes)
+            return play(self.policy, self.env, trials).returns.view(trials.tasks, trials.count, -1).mean(1)
         trials = BanditTrials(episode)
         tasks, count, pulls, _ = trials.shape
         actions = self._play(trials)[0]

@@ -106,10 +106,12 @@ def test_cli_trains_rl2_on_bandits_and_eval_prints_total_reward_and_regret_with_
 def test_bad_inputs_are_named(tmp_path):
     with pytest.raises(ConfigError, match="plays 5 arms, the tasks have 3"):
         evaluate(small_learner(), Bandit("test"), ways=3, shots=10, queries=1, episodes=2)
-    with pytest.raises(ConfigError, match="rl2 learns bandit tasks.*sinusoid"):
+    with pytest.raises(ConfigError, match="rl2 learns bandit and rl tasks.*sinusoid"):
         train(TrainConfig(algorithm="rl2", dataset="sinusoid", steps=1, out=str(tmp_path / "r")), progress=False)
     with pytest.raises(ConfigError, match="maml-rl learns rl tasks.*bandit"):
         train(TrainConfig(algorithm="maml-rl", dataset="bandit", ways=5, steps=1, out=str(tmp_path / "r")),
               progress=False)
     with pytest.raises(ConfigError, match="gae_lambda"):
         build_learner("rl2", {"gae_lambda": 2.0})
+    with pytest.raises(ConfigError, match="rl2 env must be one of.*'maze'"):
+        build_learner("rl2", {"env": "maze"})

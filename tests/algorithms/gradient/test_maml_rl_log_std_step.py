@@ -1,0 +1,30 @@
+"""MAML-RL's separate inner step for the log-std (``log_std_lr``): the mean's parameters take
+the ``inner_lr`` step, the log-std its own, on the same trajectories."""
+
+import torch
+
+from metalab.algorithms import build_learner
+from metalab.tasks.family import TaskShape
+from metalab.tasks.navigation import Navigation2D
+
+
+def learner(**values):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build_learner("maml-rl", {"hidden": 16, "eval_inner_steps": 1, **values})
+
+
+def test_log_std_takes_its_own_step_and_the_mean_the_inner_step():
+    task = Navigation2D("test").fixed(TaskShape(None, 10, 10), 0, 0)
+    plain, separate = learner(inner_lr=0.1), learner(inner_lr=0.1, log_std_lr=0.5)
+    theta = {k: v.detach().clone() for k, v in plain.policy.named_parameters()}
+    with torch.no_grad():
+        a = plain.adapt(task.support_x, task.support_y, 0).params
+        b = separate.adapt(task.support_x, task.support_y, 0).params
+    moved = (a["log_std"] - theta["log_std"]).abs()
+    assert moved.min() > 1e-4  # the step moved the log-std at all
+    assert torch.allclose(b["log_std"] - theta["log_std"], 5 * (a["log_std"] - theta["log_std"]), rtol=1e-4)
+    for k in theta:
+        if k != "log_std":
+            assert torch.allclose(a[k], b[k], atol=1e-6), k
+    assert not torch.equal(a["log_std"], b["log_std"])
