@@ -274,6 +274,20 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
                     "function": "bandit_score",
                     "args": {"file": bandits, "setting": setting, "strategy": "rl2", "minus": other},
                     "decimals": 2})
+    pilot = "results/omniglot/maml_plus_plus_pilot/compare.json"
+    for run, label in (("/work/runs/mpp_base", "MAML"),
+                       ("/work/runs/mpp_lslr_bnwb", "MAML + learned per-step rates + per-step batch norm")):
+        entries.append({
+            "id": f"omniglot/maml_plus_plus_pilot/{run.rsplit('mpp_', 1)[1]}", "area": "omniglot",
+            "experiment": "omniglot/maml_plus_plus_pilot",
+            "what": f"{label} after 800 meta-updates: 5-way 1-shot test accuracy (%), 600 fixed episodes",
+            "function": "compare_json", "args": {"file": pilot, "run": run}, "decimals": 2})
+    entries.append({
+        "id": "omniglot/maml_plus_plus_pilot/base_minus_options", "area": "omniglot",
+        "experiment": "omniglot/maml_plus_plus_pilot",
+        "what": "MAML minus MAML with learned per-step rates and per-step batch norm at equal meta-updates: "
+                "mean paired accuracy difference (points), the same 600 episodes",
+        "function": "compare_json", "args": {"file": pilot, "pair": 0}, "decimals": 2})
     compare = "results/omniglot/metalstm_vs_maml_10min/compare.json"
     for run, label in (("runs/eq10/maml", "MAML"), ("runs/eq10/metalstm", "LSTM meta-learner (metalstm)")):
         entries.append({
