@@ -34,7 +34,7 @@ from metalab.data.dataset import FewShotDataset
 from metalab.errors import ConfigError, DataError
 from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskShape, check_counts
-from metalab.tasks.image import ImageClassification, check_task
+from metalab.tasks.image import ImageClassification, check_task, episode_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,14 +134,7 @@ def sample_within_alphabet(
     classes = group[torch.randperm(len(group), generator=generator)[:ways]]
     drawers = torch.randperm(int(dataset.sizes[classes].min()), generator=generator)[: shots + queries]
     images = dataset.gather(classes, drawers.expand(ways, -1))  # [N, K+Q, C, H, W]
-    labels = torch.arange(ways)
-    return Episode(
-        support_x=images[:, :shots].reshape(ways * shots, *images.shape[2:]),
-        support_y=labels.repeat_interleave(shots),
-        query_x=images[:, shots:].reshape(ways * queries, *images.shape[2:]),
-        query_y=labels.repeat_interleave(queries),
-        classes=classes,
-    )
+    return episode_of(images, classes, shots)
 
 
 class AugmentedImages(ImageClassification):

@@ -53,6 +53,13 @@ def sample_episode(
     keys[torch.arange(keys.shape[1]) >= sizes[:, None]] = 2.0
     picks = keys.argsort(dim=1)[:, : shots + queries]
     images = dataset.gather(classes, picks)  # [N, K+Q, C, H, W]
+    return episode_of(images, classes, shots)
+
+
+def episode_of(images: torch.Tensor, classes: torch.Tensor, shots: int) -> Episode:
+    """An episode from ``[N, K+Q, C, H, W]`` images of ``classes``: the first ``shots`` of each
+    class are its support set, the rest its queries; class ``i`` is labelled ``i``."""
+    ways, queries = images.shape[0], images.shape[1] - shots
     labels = torch.arange(ways)
     return Episode(
         support_x=images[:, :shots].reshape(ways * shots, *images.shape[2:]),
