@@ -274,33 +274,32 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
                     "function": "bandit_score",
                     "args": {"file": bandits, "setting": setting, "strategy": "rl2", "minus": other},
                     "decimals": 2})
-    pilot = "results/omniglot/maml_plus_plus_pilot/compare.json"
-    for run, label in (("/work/runs/mpp_base", "MAML"),
-                       ("/work/runs/mpp_lslr_bnwb", "MAML + learned per-step rates + per-step batch norm")):
-        entries.append({
-            "id": f"omniglot/maml_plus_plus_pilot/{run.rsplit('mpp_', 1)[1]}", "area": "omniglot",
-            "experiment": "omniglot/maml_plus_plus_pilot",
-            "what": f"{label} after 800 meta-updates: 5-way 1-shot test accuracy (%), 600 fixed episodes",
-            "function": "compare_json", "args": {"file": pilot, "run": run}, "decimals": 2})
-    entries.append({
-        "id": "omniglot/maml_plus_plus_pilot/base_minus_options", "area": "omniglot",
-        "experiment": "omniglot/maml_plus_plus_pilot",
-        "what": "MAML minus MAML with learned per-step rates and per-step batch norm at equal meta-updates: "
-                "mean paired accuracy difference (points), the same 600 episodes",
-        "function": "compare_json", "args": {"file": pilot, "pair": 0}, "decimals": 2})
-    compare = "results/omniglot/metalstm_vs_maml_10min/compare.json"
-    for run, label in (("runs/eq10/maml", "MAML"), ("runs/eq10/metalstm", "LSTM meta-learner (metalstm)")):
-        entries.append({
-            "id": f"omniglot/metalstm_vs_maml_10min/{run.rsplit('/', 1)[1]}", "area": "omniglot",
-            "experiment": "omniglot/metalstm_vs_maml_10min",
-            "what": f"{label} after 10 min of training: 5-way 1-shot test accuracy (%), 600 fixed episodes",
-            "function": "compare_json", "args": {"file": compare, "run": run}, "decimals": 2})
-    entries.append({
-        "id": "omniglot/metalstm_vs_maml_10min/maml_minus_metalstm", "area": "omniglot",
-        "experiment": "omniglot/metalstm_vs_maml_10min",
-        "what": "MAML minus metalstm at equal training time: mean paired accuracy difference (points), "
-                "the same 600 episodes",
-        "function": "compare_json", "args": {"file": compare, "pair": 0}, "decimals": 2})
+    entries += _paired_runs_entries(
+        "omniglot/maml_plus_plus_pilot",
+        {"/work/runs/mpp_base": ("base", "MAML"),
+         "/work/runs/mpp_lslr_bnwb": ("lslr_bnwb", "MAML + learned per-step rates + per-step batch norm")},
+        "after 800 meta-updates", ("base_minus_options", "MAML minus MAML with learned per-step rates and per-step "
+                                   "batch norm at equal meta-updates"))
+    entries += _paired_runs_entries(
+        "omniglot/metalstm_vs_maml_10min", {"runs/eq10/maml": ("maml", "MAML"),
+                                            "runs/eq10/metalstm": ("metalstm", "LSTM meta-learner (metalstm)")},
+        "after 10 min of training", ("maml_minus_metalstm", "MAML minus metalstm at equal training time"))
+    return entries
+
+
+def _paired_runs_entries(experiment: str, runs: dict[str, tuple[str, str]], trained: str,
+                         pair: tuple[str, str]) -> list[dict[str, Any]]:
+    """Two runs of a ``metalab compare --json`` (5-way 1-shot, 600 episodes) in ``experiment``'s
+    ``compare.json``: each run's accuracy (``runs``: name in the file -> id, label) and their
+    mean paired difference (``pair``: id, what)."""
+    file = f"results/{experiment}/compare.json"
+    entries = [{"id": f"{experiment}/{key}", "area": "omniglot", "experiment": experiment,
+                "what": f"{label} {trained}: 5-way 1-shot test accuracy (%), 600 fixed episodes",
+                "function": "compare_json", "args": {"file": file, "run": run}, "decimals": 2}
+               for run, (key, label) in runs.items()]
+    entries.append({"id": f"{experiment}/{pair[0]}", "area": "omniglot", "experiment": experiment,
+                    "what": f"{pair[1]}: mean paired accuracy difference (points), the same 600 episodes",
+                    "function": "compare_json", "args": {"file": file, "pair": 0}, "decimals": 2})
     return entries
 
 
