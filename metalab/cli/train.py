@@ -126,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
                 f"--resume continues {config.out} with its stored configuration; it cannot change "
                 f"{[FLAGS[f] for f in changed]}"
             )
-        config = dataclasses.replace(stored, **{f: getattr(config, f) for f in RUNTIME if f != "out"})
+        # The run folder is the one named, wherever the run was first written (a moved or copied run).
+        config = dataclasses.replace(stored, **{f: getattr(config, f) for f in RUNTIME})
     result = train(config, resume=args.resume, progress=not args.no_progress, command=["metalab", *sys.argv[1:]])
     best = result.best_val
     print(f"trained {config.algorithm} for {result.steps} steps in {result.elapsed / 60:.1f} min; run folder {result.run}")

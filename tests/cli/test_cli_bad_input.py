@@ -170,6 +170,18 @@ def test_resume_that_changes_a_stored_setting_is_refused(tmp_path, capsys):
     assert f"--resume continues {run} with its stored configuration; it cannot change ['--lr']" in err
 
 
+def test_resume_of_a_copied_run_writes_to_the_folder_named_not_the_original(tmp_path, capsys):
+    import shutil
+
+    first, copy = tmp_path / "run", tmp_path / "copy"
+    assert main(["train", "--algorithm", "maml", "--dataset", "sinusoid", "--steps", "1", "--val-every", "1",
+                 "--val-episodes", "1", "--out", str(first), "--no-progress"]) == 0
+    shutil.copytree(first, copy)
+    with mock.patch("metalab.training.loop.train", side_effect=lambda config, **kw: config) as train:
+        main(["train", "--out", str(copy), "--resume", "--no-progress"])
+    assert train.call_args.args[0].out == str(copy)
+
+
 def test_an_image_folder_over_a_size_limit_is_one_error_line_naming_the_file_and_the_variable(tmp_path, capsys,
                                                                                                monkeypatch):
     import numpy as np
