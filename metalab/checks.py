@@ -186,6 +186,18 @@ def field_names(cls: type) -> list[str]:
     return sorted(f.name for f in dataclasses.fields(cls))
 
 
+def from_mapping(cls: type, values: Any, option_name: str) -> Any:
+    """A ``cls`` built from ``values``, a mapping given as the training option ``option_name``
+    (``preprocess:``, ``task:``); anything else, or an unknown key, is a named error."""
+    names = field_names(cls)
+    if not isinstance(values, dict):
+        raise ConfigError(f"{option_name} must be a mapping of {names} to values, got {values!r}", fields=(option_name,))
+    unknown = sorted(set(values) - set(names), key=str)
+    if unknown:
+        raise ConfigError(f"{option_name} has no option(s) {unknown}; known: {names}", fields=(option_name,))
+    return cls(**values)
+
+
 def convert(cls: type, name: str, text: str, prefix: str = "") -> Any:
     """Field ``name`` of ``cls`` read from ``text`` by its declared type (then checked).
 

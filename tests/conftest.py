@@ -81,3 +81,12 @@ def kill_during():
         return learner
 
     return wrap
+
+
+@pytest.fixture
+def one_thread():
+    """One PyTorch thread for the test (many tiny ops: extra threads only add contention)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

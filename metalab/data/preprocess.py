@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from metalab.checks import field_names, option, validate
+from metalab.checks import from_mapping, option, validate
 from metalab.data.limits import ImageLimits, human_bytes, raise_hint
-from metalab.errors import ConfigError, DataError
+from metalab.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -82,14 +82,7 @@ class Preprocess:
 
 def preprocess_config(values: Any) -> Preprocess:
     """A :class:`Preprocess` from a mapping (the ``preprocess:`` training option), naming unknown keys."""
-    if not isinstance(values, dict):
-        raise ConfigError(f"preprocess must be a mapping of {field_names(Preprocess)} to values, got {values!r}",
-                          fields=("preprocess",))
-    unknown = sorted(set(values) - set(field_names(Preprocess)), key=str)
-    if unknown:
-        raise ConfigError(f"preprocess has no option(s) {unknown}; known: {field_names(Preprocess)}",
-                          fields=("preprocess",))
-    return Preprocess(**values)
+    return from_mapping(Preprocess, values, "preprocess")
 
 
 def read_image(path: str | Path, channels: int = 1, limits: ImageLimits | None = None) -> np.ndarray:

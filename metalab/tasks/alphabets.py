@@ -29,7 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from metalab.checks import field_names, option, validate
+from metalab.checks import from_mapping, option, validate
 from metalab.data.dataset import FewShotDataset
 from metalab.errors import ConfigError, DataError
 from metalab.tasks.episode import Episode
@@ -60,14 +60,7 @@ class ImageTaskOptions:
 
 def task_options(values: Any) -> ImageTaskOptions:
     """An :class:`ImageTaskOptions` from a mapping (the ``task:`` option), naming unknown keys."""
-    if not isinstance(values, dict):
-        raise ConfigError(f"task must be a mapping of {field_names(ImageTaskOptions)} to values, got {values!r}",
-                          fields=("task",))
-    unknown = sorted(set(values) - set(field_names(ImageTaskOptions)), key=str)
-    if unknown:
-        raise ConfigError(f"task has no option(s) {unknown}; known: {field_names(ImageTaskOptions)}",
-                          fields=("task",))
-    return ImageTaskOptions(**values)
+    return from_mapping(ImageTaskOptions, values, "task")
 
 
 def with_quarter_turns(dataset: FewShotDataset) -> FewShotDataset:

@@ -15,13 +15,7 @@ from metalab.training.config import TrainConfig
 from metalab.training.loop import new_learner, train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many tiny ops: extra threads only add contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many tiny ops
 
 
 def small_learner(**values):

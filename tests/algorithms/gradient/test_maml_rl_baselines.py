@@ -11,12 +11,7 @@ from metalab.tasks.navigation import Navigation2D
 from metalab.tasks.stream import TaskStream
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many tiny ops
 
 
 def trained(family: Navigation2D, iterations: int, **values):
