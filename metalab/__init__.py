@@ -29,6 +29,7 @@ from metalab.tasks.bandit import Bandit
 from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskFamily, TaskShape
 from metalab.tasks.functions import FunctionTasks
+from metalab.tasks.cheetah import HalfCheetahTasks
 from metalab.tasks.navigation import Navigation2D
 from metalab.tasks.optimizees import Quadratics
 from metalab.tasks.image import EpisodeStream, ImageClassification, fixed_episode, fixed_episodes, sample_episode
@@ -47,7 +48,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ALGORITHMS", "ANIL", "BACKBONES", "Bandit", "CheckpointError", "ConfigError", "Conv4", "DataError", "DrawnFunctions",
     "Episode", "EpisodeStream", "EvalResult", "FAMILIES", "FOMAML", "FamilyOptions", "FewShotDataset",
-    "FunctionTasks", "ImageClassification", "L2O", "MAML", "MAMLRL", "MANN", "MatchingNet", "MetaLearner", "MetaLoss",
+    "FunctionTasks", "HalfCheetahTasks", "ImageClassification", "L2O", "MAML", "MAMLRL", "MANN", "MatchingNet", "MetaLearner", "MetaLoss",
     "MetaLSTM", "MetaNet", "MetaSGD", "MetalabError", "Navigation2D", "OmniglotSequences", "Preprocess", "ProtoNet", "Quadratics",
     "RegressionTasks", "RelationNet", "Reptile", "RL2", "Runtime", "Siamese",
     "Sinusoid", "TAML", "TaskFamily", "TaskModel", "TaskShape", "TaskStream", "TrainConfig", "TrainResult",

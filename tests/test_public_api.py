@@ -9,7 +9,7 @@ SURFACE = {
     # task families
     "TaskFamily", "TaskShape", "TaskStream", "fixed_tasks", "derive_seed", "FAMILIES", "FamilyOptions",
     "load_tasks", "register_family", "ImageClassification", "RegressionTasks", "DrawnFunctions", "Sinusoid",
-    "FunctionTasks", "Navigation2D", "Bandit", "OmniglotSequences", "Episode", "EpisodeStream", "fixed_episode", "fixed_episodes", "sample_episode",
+    "FunctionTasks", "Navigation2D", "HalfCheetahTasks", "Bandit", "OmniglotSequences", "Episode", "EpisodeStream", "fixed_episode", "fixed_episodes", "sample_episode",
     # data
     "FewShotDataset", "image_folder", "load_dataset", "omniglot", "download_omniglot", "Preprocess",
     # models and inner-loop optimization

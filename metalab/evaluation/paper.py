@@ -50,7 +50,10 @@ PAPER_MSE: dict[tuple[str, str, None, int], tuple[float, str]] = {}
 NAVIGATION_TABLE4 = {"maml-rl": (-40.41, -11.68, -3.33, -3.23)}
 PAPER_RETURN: dict[tuple[str, str, None, int], tuple[float, str]] = {
     ("maml-rl", "navigation2d", None, 20): (-3.23, "Finn et al. 2017, Table 4 (after 3 steps)"),
+    ("maml-rl", "cheetah-dir", None, 20): (315.65, "Finn et al. 2017, Table 5 (after 3 steps)"),
 }
+# Half-cheetah direction (Finn et al. 2017, Table 5): after 0, 1, 2 and 3 steps, horizon 200.
+CHEETAH_DIR_TABLE5 = {"maml-rl": (-50.69, 293.19, 313.48, 315.65)}
 
 
 def paper_figure(algorithm: str, dataset: str, ways: int | None, shots: int,

@@ -9,62 +9,26 @@ or ends once the robot is within 0.01 of the goal in both coordinates (as the pu
 
 :class:`PointNavigation` is the simulator, vectorised over tasks and trajectories: one
 tensor step moves every robot of a meta-batch at once. :class:`Navigation2D` is the task
-family. A task's support set is the ``shots`` trajectories the current policy collects per
-inner step, its query set the ``queries`` trajectories collected after adaptation; as
-tensors an episode carries the goal (``support_x``: ``[K, 2]``, the goal repeated) and a
-rollout seed (``support_y``: ``[K]`` int64, one seed repeated; ``query_y`` another), so the
-policy's sampling noise is a pure function of the task stream (whose generator the
-checkpoints keep) and resumed runs see the same trajectories.
+family (a :class:`~metalab.tasks.control.ControlTasks`). A task's support set is the ``shots``
+trajectories the current policy collects per inner step, its query set the ``queries``
+trajectories collected after adaptation; an episode carries the goal (``support_x``: ``[K, 2]``)
+and rollout seeds.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
-from metalab.errors import ConfigError
-from metalab.tasks.episode import Episode
-from metalab.tasks.family import TaskFamily, TaskShape
-from metalab.tasks.regression import PARTS, check_part
-from metalab.tasks.seeding import derive_seed
+from metalab.tasks.control import Actor, ControlTasks, Rollouts
+from metalab.tasks.family import TaskShape
 
 if TYPE_CHECKING:
     from metalab.algorithms.base import MetaLearner
-
-
-@dataclasses.dataclass(frozen=True)
-class Rollouts:
-    """A batch of trajectories: ``T`` tasks x ``K`` trajectories x ``H`` steps.
-
-    Attributes:
-        observations: ``[T, K, H, obs]`` the state before each step.
-        actions: ``[T, K, H, act]`` the policy's actions (before clipping: their log-likelihood
-            is the policy's).
-        rewards: ``[T, K, H]`` (0 after the episode ended).
-        mask: ``[T, K, H]`` 1 for the steps that happened, 0 after the episode ended.
-    """
-
-    observations: torch.Tensor
-    actions: torch.Tensor
-    rewards: torch.Tensor
-    mask: torch.Tensor
-
-    def returns(self) -> torch.Tensor:
-        """Each task's mean undiscounted return over its trajectories: ``[T]``."""
-        return self.rewards.sum(-1).mean(-1)
-
-    @property
-    def steps(self) -> int:
-        """Simulator steps taken (steps that happened)."""
-        return int(self.mask.sum())
-
-
-# act(observations [T, K, obs], t) -> actions [T, K, act]
-Actor = Callable[[torch.Tensor, int], torch.Tensor]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,8 +59,10 @@ class PointNavigation:
         """What the policy sees: the position (and the goal, for the oracle)."""
         return torch.cat([position, goal.expand_as(position)], -1) if self.observe_goal else position
 
-    def rollout(self, act: Actor, goals: torch.Tensor, trajectories: int) -> Rollouts:
-        """Run ``act`` from the origin for ``horizon`` steps in every task at once."""
+    def rollout(self, act: Actor, goals: torch.Tensor, trajectories: int,
+                seeds: Sequence[int] | None = None) -> Rollouts:
+        """Run ``act`` from the origin for ``horizon`` steps in every task at once (the robot's
+        start is fixed, so ``seeds`` is not needed)."""
         tasks = goals.shape[0]
         goal = goals[:, None, :]
         position = goals.new_zeros(tasks, trajectories, 2)
@@ -119,62 +85,17 @@ ENVIRONMENTS: dict[str, PointNavigation] = {"navigation2d": PointNavigation(),
                                             "navigation2d-oracle": PointNavigation(observe_goal=True)}
 
 
-class Navigation2D(TaskFamily):
-    """Goals uniform in ``[-0.5, 0.5]^2``; the score is the return (higher is better).
+class Navigation2D(ControlTasks):
+    """Goals uniform in ``[-0.5, 0.5]^2``; the score is the return after adaptation."""
 
-    The task models of this family are policies; a learner's ``predict`` returns each task's
-    mean return after ``0..S`` adaptation steps, ``[T, S+1]``, and the headline score is the
-    last one (:meth:`score_breakdown` gives every step's).
-    """
-
-    kind = "rl"
-    metric = "return"
-    higher_is_better = True
-    loss_name = "policy_gradient"
+    environments = ENVIRONMENTS
+    label = "2D navigation"
 
     def __init__(self, part: str = "train", env: str = "navigation2d") -> None:
-        check_part(part)
-        if env not in ENVIRONMENTS:
-            raise ConfigError(f"unknown navigation environment {env!r}: use one of {sorted(ENVIRONMENTS)}",
-                              fields=("dataset",))
-        self.part, self.env, self.env_name = part, ENVIRONMENTS[env], env
-        self.name, self.source = f"{env}/{part}", env
+        super().__init__(part, env)
 
-    def sample(self, shape: TaskShape, generator: torch.Generator) -> Episode:
-        goal = torch.rand(2, generator=generator) - 0.5
-        seeds = torch.randint(0, 1 << 62, (2,), generator=generator)
-        return Episode(goal.expand(shape.shots, 2).clone(), seeds[0].expand(shape.shots).clone(),
-                       goal.expand(shape.queries, 2).clone(), seeds[1].expand(shape.queries).clone(),
-                       classes=torch.zeros(0, dtype=torch.long))
-
-    def fixed_seed(self, seed: int, index: int) -> int:
-        return derive_seed(seed, index, PARTS[self.part])
-
-    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        raise ConfigError("navigation tasks have no supervised loss: learn them with an RL learner (maml-rl)",
-                          fields=("algorithm",))
-
-    def task_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """The return after the last adaptation step: ``[T, S+1]`` returns -> ``[T]``."""
-        return outputs[..., -1].double()
-
-    def score_breakdown(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The return after each adaptation step ``s``: ``return_after_s`` -> ``[T]``."""
-        return {f"return_after_{s}": outputs[..., s].double() for s in range(outputs.shape[-1])}
-
-    def metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
-        return {k.replace("return_after_", "return_"): float(v.mean())
-                for k, v in self.score_breakdown(outputs, targets).items()} | {
-            self.metric: float(self.task_scores(outputs, targets).mean())}
-
-    def describe(self, shape: TaskShape) -> dict[str, Any]:
-        return {"trajectories": shape.shots, "query_trajectories": shape.queries, "horizon": self.env.horizon}
-
-    def summary(self, shape: TaskShape) -> str:
-        return f"2D navigation, {shape.shots} trajectories per step"
-
-    def learner_defaults(self, shape: TaskShape) -> dict[str, Any]:
-        return {"env": self.env_name}
+    def draw_task(self, generator: torch.Generator) -> torch.Tensor:
+        return torch.rand(2, generator=generator) - 0.5
 
     def plot(self, learner: MetaLearner, shape: TaskShape, *, seed: int, path: str | Path, title: str = "",
              goals: int = 4) -> None:

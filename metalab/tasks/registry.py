@@ -18,6 +18,7 @@ from metalab.data.preprocess import Preprocess
 from metalab.errors import ConfigError, DataError
 from metalab.tasks.alphabets import ImageTaskOptions, image_family, task_options
 from metalab.tasks.bandit import Bandit
+from metalab.tasks.cheetah import HalfCheetahTasks
 from metalab.tasks.family import TaskFamily
 from metalab.tasks.functions import FunctionTasks
 from metalab.tasks.navigation import Navigation2D
@@ -84,6 +85,8 @@ FAMILIES: dict[str, FamilyFactory] = {
     "omniglot-mlp": lambda part, options: OmniglotMLP(_omniglot(part, options).dataset, part),
     "navigation2d": lambda part, options: Navigation2D(part),
     "navigation2d-oracle": lambda part, options: Navigation2D(part, env="navigation2d-oracle"),
+    "cheetah-dir": lambda part, options: HalfCheetahTasks(part, env="cheetah-dir"),
+    "cheetah-vel": lambda part, options: HalfCheetahTasks(part, env="cheetah-vel"),
     "bandit": lambda part, options: Bandit(part),
     "functions": _needs_location("functions", lambda location, part: FunctionTasks(location, part)),
 }

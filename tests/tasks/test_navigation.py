@@ -64,5 +64,5 @@ def test_oracle_family_is_registered_with_the_same_fixed_goals_as_navigation2d()
     for i in range(5):
         a, b = oracle.fixed(shape, 0, i), plain.fixed(shape, 0, i)
         assert torch.equal(a.support_x, b.support_x) and torch.equal(a.query_y, b.query_y)
-    with pytest.raises(ConfigError, match="unknown navigation environment 'maze'"):
+    with pytest.raises(ConfigError, match="unknown 2D navigation environment 'maze'"):
         Navigation2D("test", env="maze")

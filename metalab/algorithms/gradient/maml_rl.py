@@ -36,7 +36,8 @@ from metalab.optim import Params, UpdateRule, inner_loop, scale_by, sgd
 from metalab.optim.policy_gradient import advantages, masked_task_mean, ratio_surrogate, reinforce_surrogate
 from metalab.optim.trpo import trpo_step
 from metalab.tasks.episode import Episode
-from metalab.tasks.navigation import ENVIRONMENTS, Rollouts
+from metalab.tasks.control import Rollouts
+from metalab.tasks.simulators import SIMULATORS
 from metalab.tasks.seeding import derive_seed, seeded_generator
 
 OUTER_UPDATES = ("trpo", "loop")
@@ -47,7 +48,7 @@ class MAMLRLConfig:
     """Hyperparameters of :class:`MAMLRL` (defaults: Finn et al. 2017, 2D navigation).
 
     Attributes:
-        env: the simulator, a key of :data:`metalab.tasks.navigation.ENVIRONMENTS` (the family sets it).
+        env: the simulator, a key of :data:`metalab.tasks.simulators.SIMULATORS` (the family sets it).
         hidden, layers, init_std: the Gaussian MLP policy (2 x 100 ReLU, initial std 1).
         inner_steps: policy-gradient steps in meta-training (1); inner_lr: their size (0.1).
         log_std_lr: a separate inner step size for the policy's log-std (None: ``inner_lr``). The
@@ -69,7 +70,7 @@ class MAMLRLConfig:
             states (Schulman et al. 2015 estimate it on a subsample too).
     """
 
-    env: str = option("navigation2d", choices=ENVIRONMENTS)
+    env: str = option("navigation2d", choices=SIMULATORS)
     hidden: int = option(100, minimum=1)
     layers: int = option(2, minimum=1)
     init_std: float = option(1.0, above=0)
@@ -119,7 +120,7 @@ class _Sampler:
             def act(observations: torch.Tensor, t: int) -> torch.Tensor:
                 return policy.mean(params, observations) + noise[:, :, t]
 
-            rollouts = env.rollout(act, self.goals, trajectories)
+            rollouts = env.rollout(act, self.goals, trajectories, [derive_seed(s, step, 1) for s in self.seeds])
             adv = advantages(rollouts.observations, rollouts.rewards, rollouts.mask, learner.config.discount,
                              learner.config.center_advantages)
         self.batches.append((rollouts, adv))
@@ -162,7 +163,7 @@ class MAMLRL(MAML):
     def __init__(self, config: MAMLRLConfig | None = None) -> None:
         MetaLearner.__init__(self, config)
         c = self.config
-        self.env = ENVIRONMENTS[c.env]
+        self.env = SIMULATORS[c.env]
         self.policy = GaussianMLP(self.env.observations, self.env.actions, c.hidden, c.layers, c.init_std)
 
     # Pieces ----------------------------------------------------------------------------------

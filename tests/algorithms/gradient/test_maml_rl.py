@@ -1,5 +1,7 @@
-"""MAML-RL on 2D navigation: adaptation helps after a short meta-training, runs resume exactly,
-evaluation reports the return after each policy-gradient step."""
+"""MAML-RL on 2D navigation (and half-cheetah): adaptation helps after a short meta-training, runs
+resume exactly, evaluation reports the return after each policy-gradient step."""
+
+import importlib.util
 
 import pytest
 import torch
@@ -9,6 +11,7 @@ from metalab.errors import ConfigError
 from metalab.evaluation.evaluate import evaluate
 from metalab.tasks.family import TaskShape
 from metalab.tasks.navigation import Navigation2D
+from metalab.tasks.registry import load_tasks
 from metalab.tasks.stream import TaskStream
 from metalab.training.checkpoint import load_checkpoint
 from metalab.training.config import TrainConfig
@@ -52,10 +55,15 @@ def config(tmp_path, **changes) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def test_resumed_run_equals_uninterrupted_run_with_the_same_trajectories(tmp_path, kill_during):
-    train(config(tmp_path / "a"), progress=False)
-    first = config(tmp_path / "b")
-    killed = kill_during(new_learner(first, Navigation2D("train"), TaskShape(None, 5, 5)), 4)  # last.pt: step 2
+CHEETAH = pytest.param("cheetah-dir", marks=pytest.mark.skipif(
+    importlib.util.find_spec("gymnasium") is None, reason="half-cheetah tasks need pip install 'metalab[rl]'"))
+
+
+@pytest.mark.parametrize("dataset", ["navigation2d", CHEETAH])
+def test_resumed_run_equals_uninterrupted_run_with_the_same_trajectories(tmp_path, kill_during, dataset):
+    train(config(tmp_path / "a", dataset=dataset), progress=False)
+    first = config(tmp_path / "b", dataset=dataset)
+    killed = kill_during(new_learner(first, load_tasks(dataset, "train"), TaskShape(None, 5, 5)), 4)  # last.pt: step 2
     with pytest.raises(KeyboardInterrupt):
         train(first, progress=False, learner=killed)
     state = load_checkpoint(tmp_path / "b" / "run" / "last.pt")
