@@ -82,6 +82,13 @@ def cell(values: list[float]) -> str:
     return f"{mean:.1f} ± {ci:.1f}"
 
 
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def report() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     evaluation, runs = {}, {}
@@ -95,7 +102,7 @@ def report() -> None:
     (OUT / "evaluation.json").write_text(json.dumps(evaluation, indent=1))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
-            "machine": f"{platform.processor() or platform.machine()}, 2 cores, one thread per run pinned to a core",
+            "machine": f"{cpu_model()}, 2 cores shared with other jobs; one thread per run",
             "torch": torch.__version__, "test_tasks": TEST_TASKS, "seed": SEED, "runs": runs,
             "report_command": "python benchmarks/maml_rl_cheetah.py report"}
     (OUT / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -108,7 +115,6 @@ def report() -> None:
         lines.append(f"| {name} | all ({len(both)}) | " + " | ".join(cell([r[s] for r in both]) for s in range(4)) + " |")
     for name, figures in PAPER.items():
         lines.append(f"| {name} | all | " + " | ".join(f"{f:.2f}" for f in figures) + " |")
-    (OUT / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

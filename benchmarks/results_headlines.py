@@ -233,6 +233,17 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
                 "what": f"MAML-RL variant {variant}, 50 meta-iterations: mean return on 2D navigation after {steps} "
                         "policy-gradient steps, 40 fixed test goals",
                 "function": "rl_return", "args": {"file": probe, "run": variant, "steps": steps}, "decimals": 2})
+    cheetah = "results/rl/cheetah_dir/evaluation.json"
+    for run in ("MAML-RL (metalab)", "pretrained + PG (metalab)"):
+        for direction in ("all", "forward", "backward"):
+            for steps in range(4):
+                key = "maml-rl" if run.startswith("MAML") else "pretrained"
+                entries.append({
+                    "id": f"rl/cheetah_dir/{key}/{direction}/after_{steps}", "area": "rl", "experiment": "rl/cheetah_dir",
+                    "what": f"{run}, 60 meta-iterations: mean return on half-cheetah direction ({direction} tasks) "
+                            f"after {steps} policy-gradient steps, 40 fixed test tasks",
+                    "function": "cheetah_return", "args": {"file": cheetah, "run": run, "direction": direction,
+                                                           "steps": steps}, "decimals": 2})
     rl2_nav = "results/rl/rl2_navigation2d/evaluation.json"
     for episode in range(2):
         entries.append({

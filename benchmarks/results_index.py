@@ -110,6 +110,17 @@ def rl_return(file: str, run: str, steps: int) -> dict[str, float]:
     return {"value": mean, "ci95": ci}
 
 
+def cheetah_return(file: str, run: str, direction: str, steps: int) -> dict[str, float]:
+    """Mean return (and 95% CI) after ``steps`` policy-gradient steps over the test tasks of one
+    ``direction`` (``forward``, ``backward`` or ``all``), from ``benchmarks/maml_rl_cheetah.py``'s rows."""
+    from maml_rl_cheetah import mean_ci
+
+    rows = json.loads((ROOT / file).read_text(encoding="utf-8"))[run]
+    tasks = rows["forward"] + rows["backward"] if direction == "all" else rows[direction]
+    mean, ci = mean_ci([r[steps] for r in tasks])
+    return {"value": mean, "ci95": ci}
+
+
 def mann_instance(file: str, learner: str, instance: str) -> dict[str, float]:
     """Accuracy (%) on the ``instance``-th presentation of a class (and its 95% CI), as
     ``benchmarks/mann_omniglot.py`` plots it from its ``results.json``."""
@@ -175,7 +186,7 @@ def bandit_score(file: str, setting: str, strategy: str, minus: str | None = Non
 
 FUNCTIONS: dict[str, Callable[..., dict[str, float]]] = {
     f.__name__: f for f in (eval_json, validation, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio,
-                            rl_return, mann_instance, mann_standard, compare_json, learn2learn_speedup,
+                            rl_return, cheetah_return, mann_instance, mann_standard, compare_json, learn2learn_speedup,
                             sampling_share, bandit_score)}
 
 
