@@ -104,7 +104,9 @@ def report() -> None:
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
             "machine": f"{cpu_model()}, 2 cores shared with other jobs; one thread per run",
             "torch": torch.__version__, "test_tasks": TEST_TASKS, "seed": SEED, "runs": runs,
-            "report_command": "python benchmarks/maml_rl_cheetah.py report"}
+            "commands": [r["command"] for r in runs.values()] + ["python benchmarks/maml_rl_cheetah.py report"],
+            "budget": ", ".join(f"{name}: {r['steps']} meta-iterations of {r['meta_batch']} tasks, "
+                                f"{r['seconds'] / 60:.1f} min" for name, r in runs.items())}
     (OUT / "meta.json").write_text(json.dumps(meta, indent=1))
     lines = ["| run | tasks | 0 steps | 1 step | 2 steps | 3 steps |", "|---|---|---|---|---|---|"]
     for name, rows in evaluation.items():
