@@ -1,7 +1,7 @@
 """MANN and its LSTM baseline on Santoro et al. (2016)'s 5-class Omniglot sequences.
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/mann_omniglot.py --out results/omniglot/mann \
-    [--minutes 22] [--baseline-minutes 6] [--episodes 1000] [--key-strength]
+    [--minutes 22] [--baseline-minutes 6] [--episodes 1000] [--key-strength] [--optimizer rmsprop --lr 1e-4]
 
 Each learner is meta-trained with ``metalab.training.train`` (the shared loop) for a wall-clock
 budget on sequences of 5 classes x 10 instances (50 steps, label shown one step late) from the
@@ -67,7 +67,8 @@ def run(name: str, learner_values: dict, minutes: float, args, out: Path) -> dic
         shutil.rmtree(folder)
     config = TrainConfig(
         algorithm="mann", dataset="omniglot-sequences", data_dir=args.data, ways=5, shots=10, queries=1,
-        meta_batch=args.meta_batch, budget=minutes * 60, lr=args.lr, schedule="constant", grad_clip=10.0,
+        meta_batch=args.meta_batch, budget=minutes * 60, optimizer=args.optimizer, lr=args.lr, schedule="constant",
+        grad_clip=args.grad_clip,
         val_every=args.val_every, val_episodes=100, seed=args.seed, out=str(folder), device="cpu", threads=1,
         learner=learner_values, preprocess={"size": 20},
     )
@@ -133,7 +134,9 @@ def main() -> None:
     parser.add_argument("--baseline-minutes", type=float, default=6.0)
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--meta-batch", type=int, default=16)
+    parser.add_argument("--optimizer", default="adam", help="adam or rmsprop (Santoro et al.: rmsprop, lr 1e-4)")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--grad-clip", type=float, default=10.0, help="global gradient-norm clip")
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--key-strength", action="store_true")
