@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -67,7 +68,7 @@ def run(name: str, learner_values: dict, minutes: float, args, out: Path) -> dic
         shutil.rmtree(folder)
     config = TrainConfig(
         algorithm="mann", dataset="omniglot-sequences", data_dir=args.data, ways=5, shots=10, queries=1,
-        meta_batch=args.meta_batch, budget=minutes * 60, optimizer=args.optimizer, lr=args.lr, schedule="constant",
+        meta_batch=args.meta_batch, budget=minutes * 60, optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
         grad_clip=args.grad_clip,
         val_every=args.val_every, val_episodes=100, seed=args.seed, out=str(folder), device="cpu", threads=1,
         learner=learner_values, preprocess={"size": 20},
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--meta-batch", type=int, default=16)
     parser.add_argument("--optimizer", default="adam", help="adam or rmsprop (Santoro et al.: rmsprop, lr 1e-4)")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", default="constant", help="constant or cosine (to zero at the budget's end)")
     parser.add_argument("--grad-clip", type=float, default=10.0, help="global gradient-norm clip")
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
@@ -157,7 +159,9 @@ def main() -> None:
                 f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False, True))
             + "".join(f" --{k.replace('_', '-')}" for k, v in vars(args).items() if v is True),
             "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, 2 cores shared with other jobs, 1 thread",
+            "machine": "Intel Xeon, 2 cores, one thread pinned to one core (the other core ran another job)",
+            "platform": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "torch": torch.__version__, "test_episodes": args.episodes, "test_seed": 0, "task": "5 classes x 10 instances",
             "split": "vinyals (1100 train / 100 val / 423 test characters, 4 rotations each)"}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
