@@ -155,15 +155,21 @@ def main() -> None:
         (out / "results.json").write_text(json.dumps(results, indent=1))
     figure(results, out / "accuracy_by_instance.png")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    meta = {"command": "OMP_NUM_THREADS=1 python benchmarks/mann_omniglot.py " + " ".join(
-                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False, True))
-            + "".join(f" --{k.replace('_', '-')}" for k, v in vars(args).items() if v is True),
-            "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    command = "OMP_NUM_THREADS=1 taskset -c 0 python benchmarks/mann_omniglot.py " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False, True)) + "".join(
+        f" --{k.replace('_', '-')}" for k, v in vars(args).items() if v is True)
+    budget = "; ".join(f"{name}: {minutes:g} min budget, {results[name]['steps']} steps of {args.meta_batch} episodes "
+                       f"in {results[name]['train_seconds'] / 60:.1f} min" for name, minutes in
+                       (("mann", args.minutes), ("lstm", args.baseline_minutes)) if name in results)
+    meta = {"commands": [command], "budget": budget, "commit": commit,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": "Intel Xeon, 2 cores, one thread pinned to one core (the other core ran another job)",
             "platform": f"{platform.machine()}, {platform.processor() or 'cpu'}",
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "torch": torch.__version__, "test_episodes": args.episodes, "test_seed": 0, "task": "5 classes x 10 instances",
-            "split": "vinyals (1100 train / 100 val / 423 test characters, 4 rotations each)"}
+            "split": "vinyals (1100 train / 100 val / 423 test characters, 4 rotations each)",
+            "paper": "Santoro et al. 2016, Table 1 (5 classes, one-hot labels); not verified against the paper (the "
+                     "MANN 2nd/3rd/5th figures agree with NUTM, ICLR 2020, Table 10)"}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     print(json.dumps({k: v.get("by_instance") for k, v in results.items() if k != "paper"}, indent=1))
 
