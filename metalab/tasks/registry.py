@@ -50,8 +50,9 @@ def _omniglot(part: str, options: FamilyOptions) -> TaskFamily:
 
 
 def _omniglot_sequences(part: str, options: FamilyOptions) -> TaskFamily:
-    family = _omniglot(part, options)
-    return OmniglotSequences(family.dataset, source="omniglot-sequences", details=family.details)
+    family = _omniglot(part, options)  # quarter turns apply to its dataset
+    affine = options.task.affine if part == "train" else 0.0
+    return OmniglotSequences(family.dataset, source="omniglot-sequences", details=family.details, affine=affine)
 
 
 def _folder(part: str, options: FamilyOptions) -> TaskFamily:
@@ -71,7 +72,8 @@ def _needs_location(name: str, factory: Callable[[str, str], TaskFamily]) -> Fam
 
 
 NEEDS_LOCATION = {"folder"}  # families that read a file or folder: NAME:LOCATION
-TASK_OPTIONS = {"omniglot": tuple(ImageTaskOptions.__dataclass_fields__), "folder": ("quarter_turns", "affine")}
+TASK_OPTIONS = {"omniglot": tuple(ImageTaskOptions.__dataclass_fields__), "folder": ("quarter_turns", "affine"),
+                "omniglot-sequences": ("quarter_turns", "affine")}
 """The families that read the ``task`` option, and which of its keys each can use."""
 
 

@@ -7,6 +7,10 @@ images and labels before it. Such a task has no support set: the sequence is the
 (``query_x`` ``[N*K, C, H, W]`` in presentation order, ``query_y`` its labels), and a learner
 of ``sequence`` tasks predicts each query from the queries and labels before it.
 
+Training sequences can be augmented (the ``task:`` option ``affine``, training only): each image
+gets its own small random affine map (:func:`metalab.tasks.alphabets.random_affine`), as Santoro
+et al. augmented with random rotations and translations besides the quarter-turned classes.
+
 Scored by accuracy over all steps, and by accuracy on the i-th presentation of a class
 (:func:`instance_numbers`): the paper's Table 1 reports the 1st, 2nd, 3rd, 4th, 5th and 10th.
 """
@@ -18,6 +22,7 @@ from typing import Any
 import torch
 
 from metalab.data.dataset import FewShotDataset
+from metalab.tasks.alphabets import random_affine
 from metalab.errors import ConfigError, DataError
 from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskFamily, TaskShape, check_counts
@@ -53,6 +58,7 @@ class OmniglotSequences(TaskFamily):
             paper's rotation augmentation).
         source: the dataset name it was loaded by.
         details: extra keys for result descriptions (the Omniglot split).
+        affine: strength of a random affine map per image (:func:`random_affine`; 0: none).
     """
 
     kind = "sequence"
@@ -61,8 +67,9 @@ class OmniglotSequences(TaskFamily):
     scale = 100.0
     loss_name = "cross_entropy"
 
-    def __init__(self, dataset: FewShotDataset, *, source: str = "", details: dict[str, Any] | None = None) -> None:
-        self.dataset, self.source = dataset, source
+    def __init__(self, dataset: FewShotDataset, *, source: str = "", details: dict[str, Any] | None = None,
+                 affine: float = 0.0) -> None:
+        self.dataset, self.source, self.affine = dataset, source, affine
         self.name = f"{dataset.name} sequences"
         self.details = dict(details or {})
 
@@ -81,12 +88,16 @@ class OmniglotSequences(TaskFamily):
 
     def sample(self, shape: TaskShape, generator: torch.Generator) -> Episode:
         """``ways`` classes in random order (label i is the i-th drawn: a fresh assignment each
-        episode), ``shots`` distinct images of each, shown in a random order."""
+        episode), ``shots`` distinct images of each, shown in a random order (each image then
+        under its own random affine map if ``affine`` > 0)."""
         task = sample_episode(self.dataset, shape.ways, shape.shots, 0, generator)
         order = torch.randperm(len(task.support_y), generator=generator)
+        images = task.support_x[order]
+        if self.affine:
+            images = random_affine(images, generator, self.affine)
         return Episode(
             support_x=task.support_x[:0], support_y=task.support_y[:0],
-            query_x=task.support_x[order], query_y=task.support_y[order], classes=task.classes,
+            query_x=images, query_y=task.support_y[order], classes=task.classes,
         )
 
     def task_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

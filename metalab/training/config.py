@@ -18,6 +18,7 @@ from metalab.tasks.alphabets import ImageTaskOptions
 from metalab.tasks.registry import check_task_options, dataset_family
 
 SCHEDULES = ("cosine", "step", "constant")
+OPTIMIZERS = ("adam", "rmsprop")
 MAX_THREADS = 4096
 DEVICE = {"pattern": r"auto|cpu|mps|cuda(:\d+)?", "meaning": "auto, cpu, cuda or cuda:N"}  # a device option
 
@@ -46,8 +47,11 @@ class TrainConfig:
         split: Omniglot split (``vinyals`` or ``lake``).
         data_dir: where the data is; default ``$METALAB_DATA`` then the download cache.
         ways, shots, queries, meta_batch: the training task shape and tasks per update.
-        lr, weight_decay, schedule, warmup: Adam and its learning-rate schedule
-            (cosine to zero, or halving every ``lr_step`` steps as Snell et al. 2017, or constant).
+        optimizer: ``adam``, or ``rmsprop`` (squared-gradient decay 0.95, momentum 0.9: the
+            RMSprop Santoro et al. 2016 trained MANN with, at lr 1e-4).
+        lr, weight_decay, schedule, warmup: the optimizer's learning rate and weight decay, and
+            the learning-rate schedule (cosine to zero, or halving every ``lr_step`` steps as
+            Snell et al. 2017, or constant).
         grad_clip: clip the global gradient norm to this (None: no clipping).
         val_every, val_episodes, val_ways, val_shots, val_queries: periodic validation on fixed
             episodes of the split's validation part (ways/shots default to the training ones).
@@ -75,6 +79,7 @@ class TrainConfig:
     meta_batch: int = option(1, minimum=1)
     steps: int | None = option(None, minimum=1)
     budget: float | None = option(None, above=0, parse=parse_duration, meaning=" (seconds, or 90s, 10m, 1h)")
+    optimizer: str = option("adam", choices=OPTIMIZERS)
     lr: float = option(1e-3, above=0)
     weight_decay: float = option(0.0, minimum=0)
     schedule: str = option("cosine", choices=SCHEDULES)

@@ -1,9 +1,9 @@
 """The one training loop all meta-learners share.
 
 Each step draws a meta-batch of episodes, computes the learner's meta-loss, and takes an
-Adam step; every ``val_every`` steps it validates on fixed episodes and writes ``last.pt``
-(and ``best.pt`` when validation improves) atomically. ``resume=True`` continues from
-``last.pt`` exactly: same parameters, optimizer moments, task stream and schedule.
+optimizer step (Adam or RMSprop); every ``val_every`` steps it validates on fixed episodes and
+writes ``last.pt`` (and ``best.pt`` when validation improves) atomically. ``resume=True``
+continues from ``last.pt`` exactly: same parameters, optimizer moments, task stream and schedule.
 """
 
 from __future__ import annotations
@@ -91,6 +91,15 @@ def learning_rate(config: TrainConfig, step: int, total: int | None) -> float:
         progress = (step - config.warmup) / max(1, total - config.warmup)
         return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return config.lr
+
+
+def make_optimizer(config: TrainConfig, parameters: Any) -> torch.optim.Optimizer:
+    """``config.optimizer`` over ``parameters``: Adam, or RMSprop with squared-gradient decay 0.95
+    and momentum 0.9 (Santoro et al. 2016's MANN training; Graves 2013, Eqs. 38-41)."""
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=config.lr, alpha=0.95, momentum=0.9,
+                                   weight_decay=config.weight_decay)
+    return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
 
 
 def learner_values(config: TrainConfig, family: TaskFamily, shape: TaskShape) -> dict[str, Any]:
@@ -208,7 +217,7 @@ def train(
 
     learner = (learner or new_learner(config, train_tasks, shape)).to(device)
     learner.runtime = Runtime(workers=config.workers, vmap=config.vmap)
-    optimizer = torch.optim.Adam(learner.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(config, learner.parameters())
     run = _Run(config, learner, command or sys.argv, ranks)
     last, best = run.folder / "last.pt", run.folder / "best.pt"
     if resume:

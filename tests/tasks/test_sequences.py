@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from metalab.errors import DataError
+from metalab.errors import ConfigError, DataError
 from metalab.tasks.family import TaskShape
 from metalab.tasks.registry import load_tasks
 from metalab.tasks.sequences import OmniglotSequences, instance_accuracy, instance_numbers, ordinal
@@ -65,3 +65,20 @@ def test_omniglot_sequences_are_registered(data_dir):
     family = load_tasks("omniglot-sequences", "val", data_dir=data_dir)
     assert family.kind == "sequence" and family.dataset.num_classes == 400
     assert family.sample(TaskShape(5, 10, 1), torch.Generator().manual_seed(0)).query_x.shape[0] == 50
+
+
+def test_affine_distorts_training_sequences_only_and_keeps_their_labels(data_dir):
+    plain = load_tasks("omniglot-sequences", "train", data_dir=data_dir)
+    augmented = load_tasks("omniglot-sequences", "train", data_dir=data_dir, task={"affine": 1.0})
+    val = load_tasks("omniglot-sequences", "val", data_dir=data_dir, task={"affine": 1.0})
+    shape = TaskShape(5, 10, 1)
+    a, b = (f.sample(shape, torch.Generator().manual_seed(3)) for f in (plain, augmented))
+    assert torch.equal(a.query_y, b.query_y) and torch.equal(a.classes, b.classes)
+    assert not any(torch.equal(x, y) for x, y in zip(a.query_x, b.query_x))  # every image distorted
+    assert (b.query_x - a.query_x).abs().mean() < a.query_x.abs().mean()  # small maps, not new images
+    assert augmented.affine == 1.0 and val.affine == 0.0 and plain.affine == 0.0
+
+
+def test_within_alphabet_is_not_an_option_of_sequences():
+    with pytest.raises(ConfigError, match=r"cannot use task option\(s\) \['within_alphabet'\]"):
+        load_tasks("omniglot-sequences", "train", task={"within_alphabet": True})

@@ -132,3 +132,20 @@ def test_config_errors_name_the_fix():
     with pytest.raises(ConfigError, match="write e.g. 90s, 10m or 1h"):
         parse_duration("ten minutes")
     assert parse_duration("10m") == 600 and parse_duration("1.5h") == 5400
+
+
+def test_rmsprop_option_trains_with_momentum_and_resumes_exactly(tmp_path, small_data, kill_during):
+    rms = dict(optimizer="rmsprop", lr=1e-4)
+    train(config(tmp_path / "a", **rms), progress=False, tasks=small_data)
+    state = load_checkpoint(tmp_path / "a" / "run" / "last.pt")
+    moments = next(iter(state["optimizer"]["state"].values()))
+    assert {"square_avg", "momentum_buffer"} <= set(moments)
+    assert state["optimizer"]["param_groups"][0]["alpha"] == 0.95
+    killed = kill_during(new_learner(config(tmp_path / "b", **rms), small_data[0], TaskShape(5, 1, 3)), 11)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "b", **rms), progress=False, tasks=small_data, learner=killed)
+    train(config(tmp_path / "b", **rms), resume=True, progress=False, tasks=small_data)
+    b = load_checkpoint(tmp_path / "b" / "run" / "last.pt")
+    assert all(torch.equal(state["model"][k], b["model"][k]) for k in state["model"])
+    with pytest.raises(ConfigError, match="optimizer.*adam.*rmsprop"):
+        TrainConfig(steps=1, optimizer="sgd")
