@@ -22,9 +22,6 @@ MEASURED: dict[str, dict[str, Any]] = {
     # Reptile steps on support and queries together (ReptileConfig.inner_on_queries): 10
     # examples per class, as Nichol et al.'s 10 "train shots" (86.3% vs 82.9% with 5 per class).
     "reptile": {"queries": 9},
-    # MAML and ANIL: Adam 3e-3 (the cosine schedule ends within a short run).
-    "maml": {"lr": 3e-3},
-    "anil": {"lr": 3e-3},
 }
 """Algorithm -> its measured training options on image-classification tasks."""
 
