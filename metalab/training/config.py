@@ -16,10 +16,12 @@ from metalab.data.splits import SPLITS
 from metalab.errors import ConfigError
 from metalab.tasks.alphabets import ImageTaskOptions
 from metalab.tasks.registry import check_task_options, dataset_family
+from metalab.training.defaults import training_defaults
 
 SCHEDULES = ("cosine", "step", "constant")
 OPTIMIZERS = ("adam", "rmsprop")
 MAX_THREADS = 4096
+LEARNER_DEFAULT = " (None: the learner's measured default, metalab.training.defaults)"
 DEVICE = {"pattern": r"auto|cpu|mps|cuda(:\d+)?", "meaning": "auto, cpu, cuda or cuda:N"}  # a device option
 
 
@@ -52,6 +54,9 @@ class TrainConfig:
         lr, weight_decay, schedule, warmup: the optimizer's learning rate and weight decay, and
             the learning-rate schedule (cosine to zero, or halving every ``lr_step`` steps as
             Snell et al. 2017, or constant).
+            ``queries``, ``meta_batch`` and ``lr`` left None take the learner's measured
+            defaults for the task family (:func:`metalab.training.defaults.training_defaults`),
+            filled in when the config is made.
         grad_clip: clip the global gradient norm to this (None: no clipping).
         val_every, val_episodes, val_ways, val_shots, val_queries: periodic validation on fixed
             episodes of the split's validation part (ways/shots default to the training ones).
@@ -75,12 +80,12 @@ class TrainConfig:
     data_dir: str | None = None
     ways: int = option(20, minimum=2)
     shots: int = option(5, minimum=1)
-    queries: int = option(15, minimum=1)
-    meta_batch: int = option(1, minimum=1)
+    queries: int | None = option(None, minimum=1, meaning=LEARNER_DEFAULT)
+    meta_batch: int | None = option(None, minimum=1, meaning=LEARNER_DEFAULT)
     steps: int | None = option(None, minimum=1)
     budget: float | None = option(None, above=0, parse=parse_duration, meaning=" (seconds, or 90s, 10m, 1h)")
     optimizer: str = option("adam", choices=OPTIMIZERS)
-    lr: float = option(1e-3, above=0)
+    lr: float | None = option(None, above=0, meaning=LEARNER_DEFAULT)
     weight_decay: float = option(0.0, minimum=0)
     schedule: str = option("cosine", choices=SCHEDULES)
     lr_step: int = option(2000, minimum=1)
@@ -103,7 +108,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-        dataset_family(self.dataset)  # a known task family or an existing folder, before any data loads
+        family, _ = dataset_family(self.dataset)  # a known task family or an existing folder, before any data loads
+        for name, value in training_defaults(self.algorithm, family).items():
+            if getattr(self, name) is None:  # resolved here, so a checkpoint stores what the run used
+                object.__setattr__(self, name, value)
         if (self.steps is None) == (self.budget is None):
             fail("give exactly one of steps (a number of meta-updates) and budget (a duration such as 10m)",
                  "steps", "budget")

@@ -122,6 +122,9 @@ def test_batched_meta_loss_equals_the_per_task_definition(name, family, families
     # A meta-loss that is not the plain query loss (Reptile's surrogate, TAML's regularizers)
     # comes with the adapted models' query loss in metrics["query_loss"]; that is compared.
     fast = torch.as_tensor(result.metrics.get("query_loss", result.loss))
+    if getattr(learner.config, "inner_on_queries", False):  # Reptile adapts on support and queries in training
+        batch = dataclasses.replace(batch, support_x=torch.cat([batch.support_x, batch.query_x], 1),
+                                    support_y=torch.cat([batch.support_y, batch.query_y], 1))
     reference = MetaLearner.meta_loss(learner, batch)
     # MAML's relatives share the tasks among threads of one PyTorch thread each, whose float
     # sums differ from a two-thread reference's by about 2e-5 relative (equal with one thread).

@@ -36,7 +36,7 @@ def _train(tmp_path, *extra):
     (["--set", "hiden=8"], "protonet has no hyperparameter(s) ['hiden']; known: ['backbone', 'chunk', 'hidden',",
      ""),
     (["--set", "hidden"], "--set takes KEY=VALUE", ""),
-    (["--lr", "0"], "lr must be a positive number, got 0.0", "lr is --lr"),
+    (["--lr", "0"], "lr must be a positive number or None (None: the learner's measured default", "lr is --lr"),
     (["--ways", "1"], "ways must be an integer >= 2, got 1", "ways is --ways"),
     (["--device", "gpu"], "device must be auto, cpu, cuda or cuda:N, got 'gpu'", "device is --device"),
     (["--schedule", "linear"], "schedule must be one of ['constant', 'cosine', 'step'], got 'linear'",
@@ -114,7 +114,7 @@ def test_resume_without_a_run_says_so_and_starts_nothing(tmp_path, capsys, no_tr
     ("ways: [unclosed", "is not valid YAML"),
     ("- a list", "must hold a mapping of option: value"),
     ("wayz: 5", "unknown training option(s) ['wayz']; known: ['algorithm',"),
-    ("lr: fast", "lr must be a positive number, got 'fast'"),
+    ("lr: fast", "lr must be a positive number or None (None: the learner's measured default, metalab.training.defaults), got 'fast'"),
     ("learner: {hidden: -1}", "hidden must be an integer >= 1, got -1"),
     ("preprocess: {size: 2}", "preprocess.size must be an integer in [4, 1024], got 2"),
 ])

@@ -2,9 +2,12 @@
 
 For each task, ``inner_steps`` plain SGD steps on the support set from theta give phi_i; the
 outer update moves theta towards them, ``theta <- theta + eps * mean_i (phi_i - theta)``
-(Algorithm 2, batched). No derivative flows through the inner loop. ``meta_loss`` returns the
-surrogate ``mean_i 0.5 * ||theta - phi_i.detach()||^2``, whose gradient is
-``theta - mean_i phi_i``, so the shared training loop (Adam included) drives the update: with
+(Algorithm 2, batched). No derivative flows through the inner loop. Reptile has no query
+loss, so with ``inner_on_queries`` the inner loop trains on all of a training task's examples,
+support and queries together (Nichol et al. train on more examples per class than evaluation
+gives: 10 "train shots" for 1-shot Omniglot; on by default); evaluation adapts on the support
+set only. ``meta_loss`` returns the surrogate ``mean_i 0.5 * ||theta - phi_i.detach()||^2``,
+whose gradient is ``theta - mean_i phi_i``, so the shared training loop (Adam included) drives the update: with
 plain SGD at learning rate eps it is exactly Reptile's step. Its metrics report the adapted
 models' query loss (``query_loss``); the task family scores their outputs.
 """
@@ -23,11 +26,19 @@ from metalab.tasks.episode import Episode
 
 @dataclasses.dataclass(frozen=True)
 class ReptileConfig(MAMLConfig):
-    """:class:`MAMLConfig` with Reptile's longer inner loop (5 steps, more at evaluation)."""
+    """:class:`MAMLConfig` with Reptile's longer inner loop (5 steps, more at evaluation).
+
+    Attributes:
+        inner_on_queries: during meta-training, take the inner steps on the support set and
+            the queries together (the queries are then scored after training on them). On by
+            default: measured better (Omniglot 5-way 1-shot, 90 CPU-seconds: 86.3% validation
+            against 72.6% on the support alone; results/omniglot/defaults_3min).
+    """
 
     inner_steps: int = 5
     inner_lr: float = 0.1
     eval_inner_steps: int | None = 10
+    inner_on_queries: bool = True
 
 
 def reptile_surrogate(theta: Params, phis: list[Params]) -> torch.Tensor:
@@ -48,7 +59,10 @@ class Reptile(MAML):
     def task_objective(self, batch: Episode) -> MetaLoss:
         phis, outputs, losses = [], [], []
         for t in range(batch.tasks):
-            phi = self.fast_weights(batch.support_x[t], batch.support_y[t], steps=self.config.inner_steps, outer=False)
+            x, y = batch.support_x[t], batch.support_y[t]
+            if self.config.inner_on_queries:
+                x, y = torch.cat([x, batch.query_x[t]]), torch.cat([y, batch.query_y[t]])
+            phi = self.fast_weights(x, y, steps=self.config.inner_steps, outer=False)
             with torch.no_grad():
                 out = AdaptedModel(self.model, phi)(batch.query_x[t])
             phis.append(phi)

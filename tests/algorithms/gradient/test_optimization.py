@@ -143,7 +143,7 @@ def test_metasgd_learns_its_rates():
 
 
 def test_reptile_surrogate_gradient_is_theta_minus_phi():
-    learner, batch = tiny("reptile"), tiny_batch()
+    learner, batch = tiny("reptile", inner_on_queries=False), tiny_batch()
     grads = meta_gradient(learner, batch)
     phis = [learner.fast_weights(batch.support_x[t], batch.support_y[t], steps=learner.config.inner_steps, outer=False)
             for t in range(batch.tasks)]
@@ -153,6 +153,19 @@ def test_reptile_surrogate_gradient_is_theta_minus_phi():
     theta = {"w": torch.tensor([1.0, 2.0], requires_grad=True)}
     reptile_surrogate(theta, [{"w": torch.tensor([0.0, 0.0])}, {"w": torch.tensor([2.0, 0.0])}]).backward()
     assert torch.equal(theta["w"].grad, torch.tensor([0.0, 2.0]))  # theta - mean(phi) = [1-1, 2-0]
+
+
+def test_reptile_inner_on_queries_steps_on_support_and_queries_together():
+    learner, batch = tiny("reptile", inner_on_queries=True), tiny_batch()
+    grads = meta_gradient(learner, batch)
+    phis = [learner.fast_weights(torch.cat([batch.support_x[t], batch.query_x[t]]),
+                                 torch.cat([batch.support_y[t], batch.query_y[t]]),
+                                 steps=learner.config.inner_steps, outer=False) for t in range(batch.tasks)]
+    support_only = meta_gradient(tiny("reptile", inner_on_queries=False), batch)
+    for k, theta in learner.model.named_parameters():
+        expected = theta.detach() - torch.stack([phi[k] for phi in phis]).mean(0)
+        assert torch.allclose(grads["model." + k], expected)
+        assert not torch.allclose(grads["model." + k], support_only["model." + k])
 
 
 def test_taml_regularizers_on_a_hand_example():

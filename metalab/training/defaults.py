@@ -1,0 +1,33 @@
+"""Each learner's measured training defaults: what a run uses for the options it does not state.
+
+:class:`~metalab.training.config.TrainConfig`'s ``queries``, ``meta_batch`` and ``lr`` default
+to None, which means: the learner's measured choice for the task family (:data:`MEASURED`),
+else :data:`GENERAL`. The learner's own hyperparameters (inner step size, temperature, ...)
+have their measured defaults in its ``Config``. Both were chosen on Omniglot 5-way 1-shot with
+three minutes of training on one CPU core (``results/omniglot/defaults_3min``); a config file
+or a command-line option always overrides them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GENERAL: dict[str, Any] = {"queries": 15, "meta_batch": 1, "lr": 1e-3}
+"""The defaults of every learner and task family without a measured choice."""
+
+IMAGE_FAMILIES = frozenset({"omniglot", "folder"})
+"""The image-classification families the measured choices apply to."""
+
+MEASURED: dict[str, dict[str, Any]] = {
+    # Reptile steps on support and queries together (ReptileConfig.inner_on_queries): 10
+    # examples per class, as Nichol et al.'s 10 "train shots" (86.3% vs 82.9% with 5 per class).
+    "reptile": {"queries": 9},
+}
+"""Algorithm -> its measured training options on image-classification tasks."""
+
+
+def training_defaults(algorithm: str, family: str) -> dict[str, Any]:
+    """``queries``, ``meta_batch`` and ``lr`` for ``algorithm`` on tasks of ``family`` (a name
+    from :data:`metalab.tasks.registry.FAMILIES`) when a run does not state them."""
+    measured = MEASURED.get(algorithm, {}) if family in IMAGE_FAMILIES else {}
+    return {**GENERAL, **measured}
