@@ -233,12 +233,12 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
                 "what": f"MAML-RL variant {variant}, 50 meta-iterations: mean return on 2D navigation after {steps} "
                         "policy-gradient steps, 40 fixed test goals",
                 "function": "rl_return", "args": {"file": probe, "run": variant, "steps": steps}, "decimals": 2})
-    noise = "results/rl/navigation2d_noise_250/evaluation.json"
-    for variant in ("low-std", "std-0.1", "low-std-log-std-step"):
+    noise = "results/rl/navigation2d_levers_250/evaluation.json"
+    for variant in ("low-std", "std-0.1", "low-std-log-std-step", "two-inner-steps"):
         for steps in range(4):
             entries.append({
-                "id": f"rl/navigation2d_noise_250/{variant}/after_{steps}", "area": "rl",
-                "experiment": "rl/navigation2d_noise_250",
+                "id": f"rl/navigation2d_levers_250/{variant}/after_{steps}", "area": "rl",
+                "experiment": "rl/navigation2d_levers_250",
                 "what": f"MAML-RL variant {variant}, 250 meta-iterations: mean return on 2D navigation after {steps} "
                         "policy-gradient steps, 100 fixed test goals",
                 "function": "rl_return", "args": {"file": noise, "run": variant, "steps": steps}, "decimals": 2})
