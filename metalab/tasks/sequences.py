@@ -22,8 +22,8 @@ from typing import Any
 import torch
 
 from metalab.data.dataset import FewShotDataset
-from metalab.tasks.alphabets import random_affine
 from metalab.errors import ConfigError, DataError
+from metalab.tasks.alphabets import random_affine
 from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskFamily, TaskShape, check_counts
 from metalab.tasks.image import sample_episode
