@@ -30,17 +30,13 @@ from pathlib import Path
 
 import torch
 
+from maml_rl_navigation import metalab  # the same `python -m metalab` runner (benchmarks/ is on the path)
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl" / "navigation2d_std"
 VARIANTS = {"paper": (), "low-std": ("--set", "init_std=0.3", "--set", "inner_lr=0.03", "--set", "log_std_lr=0.1"),
             "log-std-step": ("--set", "log_std_lr=1.0")}
 TEST_TASKS, SEED = 40, 0
-
-
-def metalab(*args: str) -> str:
-    command = [sys.executable, "-m", "metalab", *args]
-    print("$", " ".join(command[2:]), flush=True)
-    return subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
 
 
 def main() -> None:

@@ -22,17 +22,13 @@ from pathlib import Path
 
 import torch
 
+from maml_rl_navigation import metalab  # the same `python -m metalab` runner (benchmarks/ is on the path)
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl" / "rl2_navigation2d"
 RUN = ROOT / "runs" / "rl2_navigation2d"
 CONFIG = "configs/rl2_navigation2d.yaml"
 TEST_TASKS, SEED = 100, 0
-
-
-def metalab(*args: str) -> str:
-    command = [sys.executable, "-m", "metalab", *args]
-    print("$", " ".join(command[2:]), flush=True)
-    return subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
 
 
 def main() -> None:
