@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from metalab.checks import SEED_MAX, option, validate
+from metalab.errors import ConfigError
 from metalab.training.config import DEVICE, MAX_THREADS
 
 if TYPE_CHECKING:
@@ -76,24 +77,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "al.'s ranges; default 1)")
     parser.add_argument("--plot", metavar="PNG", help="plot adapted models on the first fixed tasks (where the "
                         "task family can, e.g. sinusoid)")
+    parser.add_argument("--set", dest="learner", action="append", default=[], metavar="KEY=VALUE",
+                        help="a test-time hyperparameter of the run's learner, e.g. --set eval_inner_steps=5 "
+                        "(repeatable; one that changes the parameters' shapes does not load)")
     parser.set_defaults(func=run)
     return parser
 
 
 def load_run(
     run: str, part: str, data: str | None, device: torch.device | str, task: dict[str, Any] | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> tuple[MetaLearner, TaskFamily, dict[str, Any]]:
     """A run's learner (on ``device``), the ``part`` of its task family (``data`` overrides the
     run's data folder; ``task``: how tasks are drawn, e.g. ``within_alphabet``) and its
-    checkpoint state."""
+    checkpoint state; ``overrides``: test-time hyperparameters of the learner (``--set``)."""
     from metalab.tasks.registry import load_tasks
     from metalab.training.checkpoint import load_learner
 
-    learner, preprocess, state = load_learner(run, device)
+    learner, preprocess, state = load_learner(run, device, overrides)
     config = state["config"]
     tasks = load_tasks(config["dataset"], part, split=config["split"], data_dir=data or config.get("data_dir"),
                        preprocess=preprocess, task=task)
     return learner, tasks, state
+
+
+def overrides(items: list[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` items as a mapping (values read later by each field's type)."""
+    values = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE (a hyperparameter of the run's learner, e.g. --set "
+                              f"eval_inner_steps=5), got {item!r}")
+        values[key.strip()] = text
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     task = {"within_alphabet": True} if args.within_alphabet else {}
-    learner, tasks, state = load_run(args.run, args.split, args.data, device, task)
+    learner, tasks, state = load_run(args.run, args.split, args.data, device, task, overrides(args.learner))
     learner = at_test_time(learner, test_time)
     config = state["config"]
     ways = args.ways or config["ways"]

@@ -116,13 +116,18 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return upgrade(state)
 
 
-def load_learner(path: str | Path, map_location: str | torch.device = "cpu"):
+def load_learner(path: str | Path, map_location: str | torch.device = "cpu", overrides: dict[str, str] | None = None):
     """The learner a checkpoint holds (in eval mode), its preprocessing, and the checkpoint.
+
+    ``overrides`` (name -> text, read by the field's declared type) change hyperparameters of
+    how the learner adapts at test time (e.g. ``eval_inner_steps``); one that changes the
+    parameters' shapes fails to load with a named error.
 
     Returns:
         ``(learner, preprocess, state)``.
     """
     from metalab.algorithms import ALGORITHMS, build_learner
+    from metalab.checks import convert
     from metalab.data.preprocess import Preprocess
 
     state = load_checkpoint(path, map_location)
@@ -131,7 +136,9 @@ def load_learner(path: str | Path, map_location: str | torch.device = "cpu"):
             f"checkpoint {path} holds a {state['algorithm']!r} learner, which this metalab does not "
             f"know (known: {', '.join(sorted(ALGORITHMS))}); upgrade metalab"
         )
-    learner = build_learner(state["algorithm"], state["learner_config"])
+    config_class = ALGORITHMS[state["algorithm"]].Config
+    changed = {name: convert(config_class, name, text) for name, text in (overrides or {}).items()}
+    learner = build_learner(state["algorithm"], {**state["learner_config"], **changed})
     try:
         learner.load_state_dict(state["model"])
     except RuntimeError as error:

@@ -32,7 +32,7 @@ from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.algorithms.gradient.maml import MAML
 from metalab.checks import option, validate
 from metalab.models.policies import GaussianMLP
-from metalab.optim import Params, UpdateRule, inner_loop, scale_by, sgd
+from metalab.optim import Params, UpdateRule, inner_loop, per_step_sgd, scale_by, sgd
 from metalab.optim.policy_gradient import advantages, masked_task_mean, ratio_surrogate, reinforce_surrogate
 from metalab.optim.trpo import trpo_step
 from metalab.tasks.episode import Episode
@@ -50,10 +50,19 @@ class MAMLRLConfig:
     Attributes:
         env: the simulator, a key of :data:`metalab.tasks.simulators.SIMULATORS` (the family sets it).
         hidden, layers, init_std: the Gaussian MLP policy (2 x 100 ReLU, initial std 1).
+        action_scale: the simulator receives ``action_scale * a`` for the policy's action ``a``,
+            so the Gaussian (its mean, std and log-likelihood) lives in units of
+            ``action_scale``. Finn et al.'s public code wraps the point robot in rllab's
+            ``normalize``, whose policy acts in ``[-1, 1]`` for velocities in ``[-0.1, 0.1]``:
+            ``action_scale=0.1`` there (std 1 is then a velocity std of 0.1). 1 (default): the
+            simulator's own units.
         inner_steps: policy-gradient steps in meta-training (1); inner_lr: their size (0.1).
         log_std_lr: a separate inner step size for the policy's log-std (None: ``inner_lr``). The
             mean's policy gradient grows as ``1 / std`` while the log-std's does not, so a smaller
             ``init_std`` needs a smaller ``inner_lr`` for the mean and not for the log-std.
+        later_lr_factor: steps after the first take ``later_lr_factor`` times the first's step
+            sizes (1: all equal). Finn et al.'s public test script for the point robot takes
+            its test-time steps at half the meta-training step size.
         eval_inner_steps: steps when adapting outside training; returns are reported after
             each of ``0..eval_inner_steps`` (3, as the paper's Table 4).
         first_order: treat ``d theta' / d theta`` as the identity.
@@ -74,9 +83,11 @@ class MAMLRLConfig:
     hidden: int = option(100, minimum=1)
     layers: int = option(2, minimum=1)
     init_std: float = option(1.0, above=0)
+    action_scale: float = option(1.0, above=0)
     inner_steps: int = option(1, minimum=0)
     inner_lr: float = option(0.1, above=0)
     log_std_lr: float | None = option(None, minimum=0, meaning=" (None: as inner_lr)")
+    later_lr_factor: float = option(1.0, above=0)
     eval_inner_steps: int | None = option(3, minimum=0, meaning=" (None: as inner_steps)")
     first_order: bool = False
     discount: float = option(0.99, above=0, maximum=1)
@@ -116,9 +127,10 @@ class _Sampler:
             noise = torch.stack([torch.randn(trajectories, env.horizon, env.actions,
                                              generator=seeded_generator(derive_seed(s, step))) for s in self.seeds])
             noise = noise.to(self.goals) * params["log_std"].exp()[:, :, None, :]
+            scale = learner.config.action_scale
 
             def act(observations: torch.Tensor, t: int) -> torch.Tensor:
-                return policy.mean(params, observations) + noise[:, :, t]
+                return (policy.mean(params, observations) + noise[:, :, t]) * scale
 
             rollouts = env.rollout(act, self.goals, trajectories, [derive_seed(s, step, 1) for s in self.seeds])
             adv = advantages(rollouts.observations, rollouts.rewards, rollouts.mask, learner.config.discount,
@@ -145,12 +157,13 @@ class AdaptedPolicy:
     trajectories after ``s`` steps (``[1, K, H, ...]``) and ``returns[s]`` their mean return.
     """
 
-    def __init__(self, policy: GaussianMLP, params: Params, rollouts: list[Rollouts]) -> None:
-        self.policy, self.params, self.rollouts = policy, params, rollouts
+    def __init__(self, policy: GaussianMLP, params: Params, rollouts: list[Rollouts], action_scale: float = 1.0
+                 ) -> None:
+        self.policy, self.params, self.rollouts, self.action_scale = policy, params, rollouts, action_scale
         self.returns = torch.stack([r.returns()[0] for r in rollouts])
 
     def __call__(self, observations: torch.Tensor) -> torch.Tensor:
-        return self.policy.mean(self.params, observations)
+        return self.policy.mean(self.params, observations) * self.action_scale
 
 
 class MAMLRL(MAML):
@@ -169,18 +182,23 @@ class MAMLRL(MAML):
     # Pieces ----------------------------------------------------------------------------------
     def inner_rule(self, outer: bool) -> UpdateRule:
         """Vanilla policy gradient with one fixed step size (Finn et al. 2017, Sec. 5.3), or with
-        ``log_std_lr`` another fixed size for the log-std."""
+        ``log_std_lr`` another fixed size for the log-std; steps after the first scaled by
+        ``later_lr_factor``."""
         c = self.config
-        if c.log_std_lr is None:
+        if c.log_std_lr is None and c.later_lr_factor == 1:
             return sgd(c.inner_lr)
-        return scale_by({k: torch.tensor(-(c.log_std_lr if k == "log_std" else c.inner_lr))
-                         for k, _ in self.policy.named_parameters()})
+        rates = {k: c.inner_lr if c.log_std_lr is None or k != "log_std" else c.log_std_lr
+                 for k, _ in self.policy.named_parameters()}
+        if c.later_lr_factor == 1:
+            return scale_by({k: torch.tensor(-rate) for k, rate in rates.items()})
+        return per_step_sgd({k: torch.tensor([rate, rate * c.later_lr_factor]) for k, rate in rates.items()})
 
     def log_prob(self, params: Params, rollouts: Rollouts) -> torch.Tensor:
-        """``log pi(a|s)`` of every step ``[T, K, H]`` under per-task parameters ``[T, ...]``."""
+        """``log pi(a|s)`` of every step ``[T, K, H]`` under per-task parameters ``[T, ...]`` (of
+        the policy's actions ``a``, the simulator's divided by ``action_scale``)."""
         t, k, h, _ = rollouts.observations.shape
-        return self.policy.log_prob(params, rollouts.observations.flatten(1, 2),
-                                    rollouts.actions.flatten(1, 2)).view(t, k, h)
+        actions = rollouts.actions.flatten(1, 2) / self.config.action_scale
+        return self.policy.log_prob(params, rollouts.observations.flatten(1, 2), actions).view(t, k, h)
 
     def theta(self, tasks: int, outer: bool) -> Params:
         """The meta-parameters with a task dimension (views: gradients flow back to theta)."""
@@ -212,7 +230,8 @@ class MAMLRL(MAML):
         sampler = _Sampler(self, support_x[:1], [int(support_y[0])])
         fast = self.adapted(sampler, len(support_x), steps=steps, outer=outer)
         sampler.collect(fast, steps, len(support_x))
-        return AdaptedPolicy(self.policy, {k: v[0] for k, v in fast.items()}, [r for r, _ in sampler.batches])
+        return AdaptedPolicy(self.policy, {k: v[0] for k, v in fast.items()}, [r for r, _ in sampler.batches],
+                             self.config.action_scale)
 
     @property
     def _eval_steps(self) -> int:

@@ -28,3 +28,15 @@ def test_log_std_takes_its_own_step_and_the_mean_the_inner_step():
         if k != "log_std":
             assert torch.allclose(a[k], b[k], atol=1e-6), k
     assert not torch.equal(a["log_std"], b["log_std"])
+
+
+def test_steps_after_the_first_take_later_lr_factor_times_the_step():
+    task = Navigation2D("test").fixed(TaskShape(None, 10, 10), 0, 0)
+    with torch.no_grad():
+        one = learner(inner_lr=0.1, eval_inner_steps=1).adapt(task.support_x, task.support_y, 0).params
+        full = learner(inner_lr=0.1, eval_inner_steps=2).adapt(task.support_x, task.support_y, 0).params
+        half = learner(inner_lr=0.1, eval_inner_steps=2, later_lr_factor=0.5).adapt(
+            task.support_x, task.support_y, 0).params
+    for k in one:  # the same first step and second-step trajectories; the second step halved
+        assert (full[k] - one[k]).abs().max() > 1e-5, k
+        assert torch.allclose(half[k] - one[k], 0.5 * (full[k] - one[k]), rtol=1e-3, atol=1e-6), k
