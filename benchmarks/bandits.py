@@ -31,7 +31,10 @@ OUT = ROOT / "results" / "rl" / "bandits"
 RUNS = ROOT / "runs" / "bandits"
 # (arms, pulls) -> NAMEs: configs/rl2_bandit_NAME.yaml trains runs/bandits/rl2_NAME; of several
 # runs of a setting the table reports the one with the best validation score (all are in results.json)
-TRAINED = {(5, 10): ["k5_n10"], (10, 10): ["k10_n10"], (5, 100): ["k5_n100", "k5_n100_std", "k5_n100_long"]}
+TRAINED = {(5, 10): ["k5_n10"], (10, 10): ["k10_n10"],
+           (5, 100): ["k5_n100", "k5_n100_std", "k5_n100_long", "k5_n100_3k"], (10, 100): ["k10_n100_3k"]}
+# runs trained at idle priority beside other jobs: their wall time measures the machine's load, not their cost
+IDLE_PRIORITY = {"k5_n100_3k", "k10_n100_3k"}
 SETTINGS = [(k, n) for n in (10, 100, 500) for k in (5, 10)]
 STRATEGY_NAMES = {"random": "Random", "gittins": "Gittins", "thompson": "TS", "ucb1": "UCB1",
                   "epsilon-greedy": "eps-greedy", "greedy": "Greedy"}
@@ -123,13 +126,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=500, help="fixed test tasks per setting")
     parser.add_argument("--skip-train", action="store_true", help="use the runs as they are")
+    parser.add_argument("--keep", action="store_true",
+                        help="for a run whose folder is gone, keep its row from the existing results.json "
+                        "(same test tasks; its commit is in meta.json's kept_from)")
     args = parser.parse_args()
+    old_rows, old_meta = {}, {}
+    if args.keep and (OUT / "results.json").exists():
+        old_rows = json.loads((OUT / "results.json").read_text())["rows"]
+        old_meta = json.loads((OUT / "meta.json").read_text())
     torch.set_num_threads(1)
     from metalab.evaluation.bandits import STRATEGIES, evaluate_strategy
     from metalab.tasks.bandit import Bandit
     from metalab.tasks.family import TaskShape
 
-    commands, training = [], {}
+    commands, training, kept = [], {}, {}
     for config in (name for names in TRAINED.values() for name in names):
         commands.append("OMP_NUM_THREADS=1 taskset -c 1 metalab " + " ".join(train_args(config)))
         if not args.skip_train and finished(config) is None:
@@ -138,6 +148,9 @@ def main() -> None:
             used = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
             (run_folder(config) / "cpu_seconds.json").write_text(json.dumps({"user": round(used, 1)}))
         training[config] = finished(config)
+        if training[config] is None and not run_folder(config).exists() and old_meta:
+            training[config] = old_meta["budget"]["rl2_training"].get(config)
+            kept[config] = old_meta.get("kept_from", {}).get(config, old_meta["commit"])
 
     rows: dict[str, dict[str, dict]] = {}
     for arms, pulls in SETTINGS:
@@ -150,7 +163,10 @@ def main() -> None:
             rows[key][name] = row(result, seconds=round(time.perf_counter() - clock, 2))
             print(key, name, f"{result.mean:.2f} ± {result.ci95:.2f}", flush=True)
         for config in TRAINED.get((arms, pulls), []):
-            if training[config]:
+            if config in kept:
+                rows[key][f"rl2:{config}"] = old_rows[key][f"rl2:{config}"]
+                commands.append("metalab " + " ".join(eval_args(config, pulls, args.episodes)))
+            elif training[config]:
                 rows[key][f"rl2:{config}"] = rl2_row(config, arms, pulls, args.episodes, rows[key], commands)
         runs = [name for name in TRAINED.get((arms, pulls), []) if training[name]]
         if runs:
@@ -168,6 +184,7 @@ def main() -> None:
         "budget": {"rl2_training": {config: info for config, info in training.items()},
                    "note": "fixed step counts (configs/rl2_bandit_*.yaml), one thread on one shared core"},
         "test_tasks": args.episodes, "trials_per_task": TRIALS, "seed": SEED,
+        **({"kept_from": kept} if kept else {}),
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps({"rows": rows, "paper": {
@@ -175,6 +192,14 @@ def main() -> None:
     (OUT / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     (OUT / "README.md").write_text(readme(rows, meta, training))
     print("wrote", OUT)
+
+
+def kept_note(meta: dict) -> str:
+    kept = meta.get("kept_from")
+    if not kept:
+        return ""
+    return ("\nThe RL^2 rows of " + ", ".join(f"`{c}` (commit {commit})" for c, commit in kept.items())
+            + " were evaluated earlier on the same test tasks and kept (their run folders are not on this machine).")
 
 
 def readme(rows: dict, meta: dict, training: dict) -> str:
@@ -215,7 +240,8 @@ def readme(rows: dict, meta: dict, training: dict) -> str:
                 f"{side} Thompson sampling's CI ({'overlapping' if overlap else 'disjoint'} "
                 f"intervals). Paired on the same tasks, RL^2 - TS = {diff['mean']:+.2f} ± {diff['ci95']:.2f}; RL^2 - "
                 f"Gittins = {rl2['minus_gittins']['mean']:+.2f} ± {rl2['minus_gittins']['ci95']:.2f}. "
-                f"{info['steps']} steps, {info['training_seconds'] / 60:.1f} min wall time{cpu}; best validation "
+                f"{info['steps']} steps, {info['training_seconds'] / 60:.1f} min wall time"
+                f"{' at idle priority beside other jobs' if config in IDLE_PRIORITY else ''}{cpu}; best validation "
                 f"{info['best_val'][0]:.2f} ± {info['best_val'][1]:.2f} at step {info['best_step']}.")
     return f"""# RL^2 and classical strategies on Bernoulli bandits
 
@@ -227,7 +253,7 @@ strategies (metalab.evaluation.bandits) play the same {meta['test_tasks']} fixed
 {meta['trials_per_task']} trials, against the same reward tables (seed {meta['seed']}).
 
 Commit {meta['commit']}, {meta['date']}, {meta['machine']['processor']} with {meta['machine']['cpus']} shared
-CPUs, torch {meta['machine']['torch']}, one thread. Commands: meta.json; raw rows with per-task scores: results.json.
+CPUs, torch {meta['machine']['torch']}, one thread. Commands: meta.json; raw rows with per-task scores: results.json.{kept_note(meta)}
 
 ## Total reward per trial (mean ± 95% CI over tasks; the paper's figure in parentheses)
 
@@ -248,8 +274,9 @@ CPUs, torch {meta['machine']['torch']}, one thread. Commands: meta.json; raw row
   {', '.join(f"{c}: {training[c]['steps']} steps" for c in training if training[c])}
   (meta-batches of 32 tasks x 4 trials at n=10, 16 x 4 at n=100). RL^2 was trained for
   {'; '.join(f"n={n}, k={k}" for k, n in TRAINED)} only; the other RL^2 cells say "not trained". At n=100
-  a second run standardises the advantages per task (`k5_n100_std`) and a third does so for twice
-  the steps (`k5_n100_long`); the table shows the run with the best score on the validation tasks
+  a second run standardises the advantages per task (`k5_n100_std`), a third does so for twice
+  the steps (`k5_n100_long`) and a fourth for 3000 steps (`k5_n100_3k`, and `k10_n100_3k` for 10
+  arms); the table shows the run with the best score on the validation tasks
   (never the test tasks).
 - Gittins: the discounted index for Beta(1, 1) priors by calibration (dynamic programming on a
   grid of retirement rewards, truncated where the discount factor's power falls under 1e-3), with
