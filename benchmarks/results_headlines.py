@@ -242,6 +242,15 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
                 "what": f"MAML-RL variant {variant}, 250 meta-iterations: mean return on 2D navigation after {steps} "
                         "policy-gradient steps, 100 fixed test goals",
                 "function": "rl_return", "args": {"file": noise, "run": variant, "steps": steps}, "decimals": 2})
+    normalised = "results/rl/navigation2d_normalised/evaluation.json"
+    for variant in json.loads((ROOT / normalised).read_text(encoding="utf-8")):
+        for steps in range(4):
+            entries.append({
+                "id": f"rl/navigation2d_normalised/{variant}/after_{steps}", "area": "rl",
+                "experiment": "rl/navigation2d_normalised",
+                "what": f"MAML-RL with normalised actions, variant {variant}: mean return on 2D navigation after "
+                        f"{steps} policy-gradient steps, 100 fixed test goals",
+                "function": "rl_return", "args": {"file": normalised, "run": variant, "steps": steps}, "decimals": 2})
     cheetah = "results/rl/cheetah_dir/evaluation.json"
     for run in ("MAML-RL (metalab)", "pretrained + PG (metalab)"):
         for direction in ("all", "forward", "backward"):
