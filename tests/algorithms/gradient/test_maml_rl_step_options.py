@@ -1,5 +1,10 @@
-"""MAML-RL's separate inner step for the log-std (``log_std_lr``): the mean's parameters take
-the ``inner_lr`` step, the log-std its own, on the same trajectories."""
+"""MAML-RL's step options: a separate inner step for the log-std (``log_std_lr``: the mean's
+parameters take the ``inner_lr`` step, the log-std its own, on the same trajectories), later
+steps scaled (``later_lr_factor``), and ``action_scale``: the policy's Gaussian in units of
+``action_scale`` (as rllab's ``normalize`` wrapper, which Finn et al.'s point robot runs in), so the
+simulator sees exactly the actions of an unscaled policy whose output layer and std are scaled."""
+
+import math
 
 import torch
 
@@ -40,3 +45,25 @@ def test_steps_after_the_first_take_later_lr_factor_times_the_step():
     for k in one:  # the same first step and second-step trajectories; the second step halved
         assert (full[k] - one[k]).abs().max() > 1e-5, k
         assert torch.allclose(half[k] - one[k], 0.5 * (full[k] - one[k]), rtol=1e-3, atol=1e-6), k
+
+
+def test_scaled_policy_sends_the_simulator_the_actions_of_an_equivalent_unscaled_policy():
+    task = Navigation2D("test").fixed(TaskShape(None, 6, 6), 0, 0)
+    scaled, plain = learner(action_scale=0.1, eval_inner_steps=0), learner(eval_inner_steps=0)
+    last = plain.policy.depth - 1
+    with torch.no_grad():
+        getattr(plain.policy, f"w{last}").mul_(0.1)
+        getattr(plain.policy, f"b{last}").mul_(0.1)
+        plain.policy.log_std.add_(math.log(0.1))
+        a = scaled.adapt(task.support_x, task.support_y, 0)
+        b = plain.adapt(task.support_x, task.support_y, 0)
+    ra, rb = a.rollouts[0], b.rollouts[0]
+    assert torch.allclose(ra.observations, rb.observations, atol=1e-6)
+    assert torch.allclose(ra.actions, rb.actions, atol=1e-6)
+    assert torch.allclose(a.returns, b.returns, atol=1e-5)
+    observations = ra.observations[0, 0]
+    assert torch.allclose(a(observations), b(observations), atol=1e-6)
+    # the log-likelihood is the scaled policy's own: lower than the unscaled one's by K log(1/s) per step
+    lp_a = scaled.log_prob({k: v[None] for k, v in scaled.policy.named_parameters()}, ra)
+    lp_b = plain.log_prob({k: v[None] for k, v in plain.policy.named_parameters()}, rb)
+    assert torch.allclose(lp_a, lp_b + 2 * math.log(0.1), atol=1e-4)
