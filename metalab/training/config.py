@@ -37,9 +37,9 @@ def parse_duration(text: str) -> float:
 class TrainConfig:
     """Everything a meta-training run depends on.
 
-    Exactly one of ``steps`` (meta-updates) and ``budget`` (seconds of training, converted to a
-    step count after timing the first steps, so that the learning-rate schedule still ends on
-    time and a resumed run stays exact) sets the length.
+    Exactly one of ``steps`` (meta-updates) and ``budget`` (seconds of wall time: converted to a
+    step count after timing the first steps and re-estimated from the recent pace as the run
+    goes, so that the run and its learning-rate schedule end at the budget) sets the length.
 
     Attributes:
         algorithm: a name from :data:`metalab.algorithms.ALGORITHMS`.

@@ -33,6 +33,7 @@ from metalab.training.config import TrainConfig
 from metalab.training.metrics import MetricsLog, plot_curve
 
 _CALIBRATION_STEPS = 10  # steps timed before a --budget becomes a step count
+_REESTIMATE_EVERY = 20  # steps between re-estimates of a --budget's step count from the recent pace
 _LOG_EVERY = 50  # steps between training-loss records
 
 
@@ -262,14 +263,19 @@ def train(
     bar = tqdm(total=run.total, initial=run.step, disable=None if progress and main else True, unit="step",
                desc=f"{config.algorithm} {config.ways}w{config.shots}s")
     window: list[tuple[float, float]] = []
-    calibration_start: tuple[float, int] | None = None
+    # a --budget is wall time: the step count is estimated from the pace of the last steps (their
+    # time less validations) and re-estimated every _REESTIMATE_EVERY steps, so that the run ends
+    # at the budget however its pace drifts; a resumed budget run re-estimates the same way.
+    pace_mark: tuple[float, int, float] | None = None  # (clock, step, validation seconds so far)
+    validation_spent = 0.0
+    first_step = run.step
     learner.train()
     started = time.perf_counter() - run.elapsed
     if run.step == 0:
         validate()
     while run.total is None or run.step < run.total:
-        if run.total is None and calibration_start is None and run.step >= 2:
-            calibration_start = (time.perf_counter(), run.step)
+        if config.budget is not None and pace_mark is None and run.step >= first_step + 2:
+            pace_mark = (time.perf_counter(), run.step, validation_spent)
         batch = next(stream).to(device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, run.step, run.total)
@@ -297,10 +303,11 @@ def train(
         bar.update()
         scored = train_tasks.metrics(result.outputs, batch.query_y) if result.outputs is not None else {}
         window.append((result.loss.item(), scored.get(train_tasks.metric, float("nan"))))
-        if calibration_start and run.step == calibration_start[1] + _CALIBRATION_STEPS:
+        if pace_mark and run.step == pace_mark[1] + (_CALIBRATION_STEPS if run.total is None else _REESTIMATE_EVERY):
             now = time.perf_counter()
-            per_step = (now - calibration_start[0]) / _CALIBRATION_STEPS
+            per_step = (now - pace_mark[0] - (validation_spent - pace_mark[2])) / (run.step - pace_mark[1])
             run.total = distributed.from_main(_steps_within_budget(config, run, per_step, now - started), ranks)
+            pace_mark = (now, run.step, validation_spent)
             bar.total = run.total
             bar.refresh()
         validating = run.step % config.val_every == 0 or run.step == run.total
@@ -317,12 +324,14 @@ def train(
         if validating:
             run.elapsed = time.perf_counter() - started
             validate()
+            validation_spent += run.validation_seconds
     bar.close()
     return TrainResult(run.folder, run.step, run.best_step, run.best_val, run.elapsed)
 
 
 def _steps_within_budget(config: TrainConfig, run: _Run, per_step: float, elapsed: float) -> int:
-    """Total steps that fit ``config.budget`` at the measured pace, validations included."""
+    """Total steps that fit what is left of ``config.budget`` at the measured pace, validations
+    included (at least one more step)."""
     remaining = config.budget - elapsed
     # s more steps cost s * per_step + (s / val_every) * one validation
     extra = int(remaining / (per_step + run.validation_seconds / config.val_every))

@@ -126,6 +126,27 @@ def test_budget_becomes_a_step_count_that_fits(tmp_path, small_data):
     assert result.elapsed < 6.0 * 1.5
 
 
+def test_budget_tracks_wall_time_when_the_pace_slows(tmp_path, small_data, monkeypatch):
+    """A fake clock: steps take 0.01 s while the first step count is estimated, then 0.05 s. The
+    run must still end at its 10 s budget (a step count fixed from the first steps' pace would
+    run ~1,000 steps, ~48 s)."""
+    import types
+    from metalab.training import loop
+
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    original = ProtoNet.set_training_step
+
+    def timed_step(self, step):
+        clock.now += 0.01 if step < 30 else 0.05
+        original(self, step)
+
+    monkeypatch.setattr(ProtoNet, "set_training_step", timed_step)
+    result = train(config(tmp_path, steps=None, budget=10.0, val_every=1000), progress=False, tasks=small_data)
+    assert abs(result.elapsed - 10.0) < 1.5, result.elapsed
+    assert 180 < result.steps < 250
+
+
 def test_config_errors_name_the_fix():
     with pytest.raises(ConfigError, match="exactly one of steps"):
         TrainConfig(steps=None, budget=None)
