@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from metalab.errors import MetalabError
+from metalab.errors import ConfigError, MetalabError
 
 # Sub-command modules, in the order `metalab --help` lists them.
 _COMMANDS = (
@@ -27,6 +27,18 @@ _COMMANDS = (
     "metalab.cli.demo",
     "metalab.cli.automl",
 )
+
+
+def set_options(items: Sequence[str], whose: str, example: str) -> dict[str, str]:
+    """Repeated ``--set KEY=VALUE`` items as a mapping; values stay text, read later by each
+    field's declared type."""
+    values = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE (a hyperparameter of {whose}, e.g. --set {example}), got {item!r}")
+        values[key.strip()] = text
+    return values
 
 
 DEBUG_ENV = "METALAB_DEBUG"  # set to 1: errors propagate with their traceback, as --debug

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from metalab.checks import SEED_MAX, option, validate
-from metalab.errors import ConfigError
+from metalab.cli import set_options
 from metalab.training.config import DEVICE, MAX_THREADS
 
 if TYPE_CHECKING:
@@ -101,18 +101,6 @@ def load_run(
     return learner, tasks, state
 
 
-def overrides(items: list[str]) -> dict[str, str]:
-    """``--set KEY=VALUE`` items as a mapping (values read later by each field's type)."""
-    values = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set takes KEY=VALUE (a hyperparameter of the run's learner, e.g. --set "
-                              f"eval_inner_steps=5), got {item!r}")
-        values[key.strip()] = text
-    return values
-
-
 def run(args: argparse.Namespace) -> int:
     from metalab.evaluation.evaluate import evaluate
     from metalab.evaluation.test_time import TestTimeOptions, at_test_time
@@ -129,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     task = {"within_alphabet": True} if args.within_alphabet else {}
-    learner, tasks, state = load_run(args.run, args.split, args.data, device, task, overrides(args.learner))
+    learner, tasks, state = load_run(args.run, args.split, args.data, device, task, set_options(args.learner, "the run's learner", "eval_inner_steps=5"))
     learner = at_test_time(learner, test_time)
     config = state["config"]
     ways = args.ways or config["ways"]

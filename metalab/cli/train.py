@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from metalab.checks import parse_bool
+from metalab.cli import set_options
 from metalab.errors import ConfigError
 from metalab.training.checkpoint import load_checkpoint
 from metalab.training.config import TrainConfig, load_yaml, parse_duration
@@ -92,14 +93,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         values.pop("steps", None)
     if "steps" in values and args.budget is None and args.steps is not None:
         values.pop("budget", None)
-    learner = dict(values.get("learner") or {})
-    for item in args.learner:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set takes KEY=VALUE (a hyperparameter of the algorithm, e.g. --set hidden=64), "
-                              f"got {item!r}")
-        learner[key.strip()] = text  # read by the field's declared type in TrainConfig.from_dict
-    values["learner"] = learner
+    # --set values are read by the field's declared type in TrainConfig.from_dict
+    values["learner"] = dict(values.get("learner") or {}) | set_options(args.learner, "the algorithm", "hidden=64")
     task = dict(values.get("task") or {})
     for field in TASK_FLAGS:
         if getattr(args, field, None) is not None:
