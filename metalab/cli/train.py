@@ -45,6 +45,7 @@ _OPTIONS = (
     ("--lr-step", "lr_step", int, "steps between halvings with --schedule step"),
     ("--val-every", "val_every", int, "steps between validations"),
     ("--val-episodes", "val_episodes", int, "fixed validation episodes"),
+    ("--checkpoint-every", "checkpoint_every", int, "also write last.pt every N steps between validations"),
     ("--val-ways", "val_ways", int, "ways of validation tasks (default: --ways)"),
     ("--val-shots", "val_shots", int, "shots of validation tasks (default: --shots)"),
     ("--seed", "seed", int, "seed of initialisation and task sampling"),
@@ -57,6 +58,7 @@ _OPTIONS = (
 FLAGS = {field: flag for flag, field, _, _ in _OPTIONS}  # config field -> its command-line flag
 TASK_FLAGS = ("within_alphabet", "quarter_turns", "affine")  # flags that set keys of the task option
 RUNTIME = ("out", "threads", "device", "workers", "vmap")  # what --resume may change
+KEPT_UNLESS_GIVEN = ("checkpoint_every",)  # --resume may change these too; stored values stay otherwise
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -116,14 +118,15 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         stored = TrainConfig.from_dict(load_checkpoint(Path(config.out) / "last.pt")["config"])
         given = {f: getattr(args, f) for _, f, _, _ in _OPTIONS if getattr(args, f) is not None}
-        changed = [f for f, v in given.items() if f not in RUNTIME and getattr(stored, f) != v]
+        changed = [f for f, v in given.items() if f not in RUNTIME + KEPT_UNLESS_GIVEN and getattr(stored, f) != v]
         if changed:
             raise ConfigError(
                 f"--resume continues {config.out} with its stored configuration; it cannot change "
                 f"{[FLAGS[f] for f in changed]}"
             )
         # The run folder is the one named, wherever the run was first written (a moved or copied run).
-        config = dataclasses.replace(stored, **{f: getattr(config, f) for f in RUNTIME})
+        config = dataclasses.replace(stored, **{f: getattr(config, f) for f in RUNTIME},
+                                     **{f: given[f] for f in KEPT_UNLESS_GIVEN if f in given})
     result = train(config, resume=args.resume, progress=not args.no_progress, command=["metalab", *sys.argv[1:]])
     best = result.best_val
     print(f"trained {config.algorithm} for {result.steps} steps in {result.elapsed / 60:.1f} min; run folder {result.run}")

@@ -60,6 +60,9 @@ class TrainConfig:
         grad_clip: clip the global gradient norm to this (None: no clipping).
         val_every, val_episodes, val_ways, val_shots, val_queries: periodic validation on fixed
             episodes of the split's validation part (ways/shots default to the training ones).
+        checkpoint_every: also write ``last.pt`` every this many steps between validations
+            (None: only at validations), so a long run killed between validations loses at
+            most this many steps; resuming from it equals the uninterrupted run.
         seed: seeds weight initialisation and the task stream.
         out: the run folder.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda[:i]``.
@@ -92,6 +95,7 @@ class TrainConfig:
     warmup: int = option(0, minimum=0)
     grad_clip: float | None = option(None, above=0, meaning=" (None: no clipping)")
     val_every: int = option(500, minimum=1)
+    checkpoint_every: int | None = option(None, minimum=1, meaning=" (None: at validations only)")
     val_episodes: int = option(100, minimum=1)
     val_ways: int | None = option(None, minimum=2, meaning=" (None: as ways)")
     val_shots: int | None = option(None, minimum=1, meaning=" (None: as shots)")

@@ -2,7 +2,8 @@
 
 Each step draws a meta-batch of episodes, computes the learner's meta-loss, and takes an
 optimizer step (Adam or RMSprop); every ``val_every`` steps it validates on fixed episodes and
-writes ``last.pt`` (and ``best.pt`` when validation improves) atomically. ``resume=True``
+writes ``last.pt`` (and ``best.pt`` when validation improves) atomically (``checkpoint_every``:
+``last.pt`` more often). ``resume=True``
 continues from ``last.pt`` exactly: same parameters, optimizer moments, task stream and schedule.
 """
 
@@ -311,7 +312,8 @@ def train(
             bar.total = run.total
             bar.refresh()
         validating = run.step % config.val_every == 0 or run.step == run.total
-        if main and (run.step % _LOG_EVERY == 0 or validating):  # flushed at checkpoints: resumed logs match
+        saving = not validating and config.checkpoint_every is not None and run.step % config.checkpoint_every == 0
+        if main and (run.step % _LOG_EVERY == 0 or validating or saving):  # flushed at checkpoints: resumed logs match
             loss, score = (sum(v) / len(v) for v in zip(*window))
             run.elapsed = time.perf_counter() - started
             record = {"step": run.step, "loss": loss, "lr": optimizer.param_groups[0]["lr"],
@@ -325,6 +327,9 @@ def train(
             run.elapsed = time.perf_counter() - started
             validate()
             validation_spent += run.validation_seconds
+        elif saving:
+            run.elapsed = time.perf_counter() - started
+            checkpoint(improved=False)
     bar.close()
     return TrainResult(run.folder, run.step, run.best_step, run.best_val, run.elapsed)
 

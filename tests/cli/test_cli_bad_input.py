@@ -182,6 +182,16 @@ def test_resume_of_a_copied_run_writes_to_the_folder_named_not_the_original(tmp_
     assert train.call_args.args[0].out == str(copy)
 
 
+def test_resume_keeps_a_stored_checkpoint_every_and_may_change_it(tmp_path):
+    run = str(tmp_path / "run")
+    assert main(["train", "--algorithm", "maml", "--dataset", "sinusoid", "--steps", "1", "--val-every", "1",
+                 "--val-episodes", "1", "--checkpoint-every", "5", "--out", run, "--no-progress"]) == 0
+    with mock.patch("metalab.training.loop.train", side_effect=lambda config, **kw: config) as train:
+        main(["train", "--out", run, "--resume", "--no-progress"])
+        main(["train", "--out", run, "--resume", "--checkpoint-every", "2", "--no-progress"])
+    assert [call.args[0].checkpoint_every for call in train.call_args_list] == [5, 2]
+
+
 def test_an_image_folder_over_a_size_limit_is_one_error_line_naming_the_file_and_the_variable(tmp_path, capsys,
                                                                                                monkeypatch):
     import numpy as np

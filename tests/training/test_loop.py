@@ -170,3 +170,22 @@ def test_rmsprop_option_trains_with_momentum_and_resumes_exactly(tmp_path, small
     assert all(torch.equal(state["model"][k], b["model"][k]) for k in state["model"])
     with pytest.raises(ConfigError, match="optimizer.*adam.*rmsprop"):
         TrainConfig(steps=1, optimizer="sgd")
+
+
+def test_checkpoint_every_saves_between_validations_and_a_run_killed_there_resumes_exactly(
+        tmp_path, small_data, kill_during):
+    often = dict(val_every=6, checkpoint_every=2)
+    train(config(tmp_path / "a", **often), progress=False, tasks=small_data)
+    killed = kill_during(new_learner(config(tmp_path / "b", **often), small_data[0], TaskShape(5, 1, 3)), 10)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "b", **often), progress=False, tasks=small_data, learner=killed)
+    assert load_checkpoint(tmp_path / "b" / "run" / "last.pt")["step"] == 8  # not 6, the last validation
+    train(config(tmp_path / "b", **often), resume=True, progress=False, tasks=small_data)
+    a = load_checkpoint(tmp_path / "a" / "run" / "last.pt")
+    b = load_checkpoint(tmp_path / "b" / "run" / "last.pt")
+    assert a["step"] == b["step"] == 12
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    strip = lambda run: [{k: v for k, v in json.loads(l).items() if k != "time"}  # noqa: E731
+                         for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert strip(tmp_path / "a" / "run") == strip(tmp_path / "b" / "run")
+    assert [r["step"] for r in strip(tmp_path / "a" / "run") if "val_accuracy" in r] == [0, 6, 12]
