@@ -24,6 +24,7 @@ The policy's sampling noise comes from the episode's rollout seed and the step i
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -32,7 +33,7 @@ from metalab.algorithms.base import MetaLearner, MetaLoss
 from metalab.algorithms.gradient.maml import MAML
 from metalab.checks import option, validate
 from metalab.models.policies import GaussianMLP
-from metalab.optim import Params, UpdateRule, inner_loop, per_step_sgd, scale_by, sgd
+from metalab.optim import Params, UpdateRule, chain, inner_loop, per_step_sgd, scale_by, sgd
 from metalab.optim.policy_gradient import advantages, masked_task_mean, ratio_surrogate, reinforce_surrogate
 from metalab.optim.trpo import trpo_step
 from metalab.tasks.episode import Episode
@@ -63,6 +64,13 @@ class MAMLRLConfig:
         later_lr_factor: steps after the first take ``later_lr_factor`` times the first's step
             sizes (1: all equal). Finn et al.'s public test script for the point robot takes
             its test-time steps at half the meta-training step size.
+        later_std_factor: every step after the first also multiplies the policy's std by this
+            factor (exploration narrows as the policy nears its goal: later trajectories are
+            both returns and the next step's data), and a step learns on trajectories whose std
+            was shrunk by ``m`` with its mean's step times ``m ** 2``: the policy gradient of
+            the mean grows as ``1 / std`` and its Fisher information as ``1 / std ** 2``, so the
+            natural step in action space keeps its size. 1 (default): the std moves only by
+            its policy-gradient step, as in Finn et al. 2017. A metalab option, not the paper's.
         eval_inner_steps: steps when adapting outside training; returns are reported after
             each of ``0..eval_inner_steps`` (3, as the paper's Table 4).
         first_order: treat ``d theta' / d theta`` as the identity.
@@ -88,6 +96,7 @@ class MAMLRLConfig:
     inner_lr: float = option(0.1, above=0)
     log_std_lr: float | None = option(None, minimum=0, meaning=" (None: as inner_lr)")
     later_lr_factor: float = option(1.0, above=0)
+    later_std_factor: float = option(1.0, above=0)
     eval_inner_steps: int | None = option(3, minimum=0, meaning=" (None: as inner_steps)")
     first_order: bool = False
     discount: float = option(0.99, above=0, maximum=1)
@@ -150,6 +159,20 @@ class _Sampler:
         return loss
 
 
+def _narrowing_std(factor: float) -> UpdateRule:
+    """``later_std_factor``: step ``i >= 1`` adds ``log factor`` to the log-std's update, and
+    step ``i`` (whose trajectories had the std times ``m = factor ** max(0, i - 1)``) scales the
+    other parameters' updates by ``m ** 2``. The state is the step's index."""
+    def update(updates: Params, step: int, params: Params) -> tuple[Params, int]:
+        m2 = factor ** (2 * max(0, step - 1))
+        out = {k: u if k == "log_std" else u * m2 for k, u in updates.items()}
+        if step >= 1:
+            out["log_std"] = updates["log_std"] + math.log(factor)
+        return out, step + 1
+
+    return UpdateRule(lambda params: 0, update)
+
+
 class AdaptedPolicy:
     """phi for one task: the adapted Gaussian policy, and what adapting it saw.
 
@@ -183,7 +206,12 @@ class MAMLRL(MAML):
     def inner_rule(self, outer: bool) -> UpdateRule:
         """Vanilla policy gradient with one fixed step size (Finn et al. 2017, Sec. 5.3), or with
         ``log_std_lr`` another fixed size for the log-std; steps after the first scaled by
-        ``later_lr_factor``."""
+        ``later_lr_factor``, and with ``later_std_factor`` narrowing the std."""
+        c = self.config
+        rule = self._policy_gradient_rule()
+        return rule if c.later_std_factor == 1 else chain(rule, _narrowing_std(c.later_std_factor))
+
+    def _policy_gradient_rule(self) -> UpdateRule:
         c = self.config
         if c.log_std_lr is None and c.later_lr_factor == 1:
             return sgd(c.inner_lr)

@@ -1,6 +1,7 @@
 """MAML-RL's step options: a separate inner step for the log-std (``log_std_lr``: the mean's
 parameters take the ``inner_lr`` step, the log-std its own, on the same trajectories), later
-steps scaled (``later_lr_factor``), and ``action_scale``: the policy's Gaussian in units of
+steps scaled (``later_lr_factor``), the std narrowed after the first step with the mean's step
+kept at its natural size (``later_std_factor``), and ``action_scale``: the policy's Gaussian in units of
 ``action_scale`` (as rllab's ``normalize`` wrapper, which Finn et al.'s point robot runs in), so the
 simulator sees exactly the actions of an unscaled policy whose output layer and std are scaled."""
 
@@ -67,3 +68,25 @@ def test_scaled_policy_sends_the_simulator_the_actions_of_an_equivalent_unscaled
     lp_a = scaled.log_prob({k: v[None] for k, v in scaled.policy.named_parameters()}, ra)
     lp_b = plain.log_prob({k: v[None] for k, v in plain.policy.named_parameters()}, rb)
     assert torch.allclose(lp_a, lp_b + 2 * math.log(0.1), atol=1e-4)
+
+
+def test_later_std_factor_narrows_the_std_from_the_second_step_and_keeps_the_natural_step_size():
+    task = Navigation2D("test").fixed(TaskShape(None, 10, 10), 0, 0)
+    with torch.no_grad():  # two steps: the same trajectories; the second step also halves the std
+        plain = learner(eval_inner_steps=2).adapt(task.support_x, task.support_y, 0)
+        narrow = learner(eval_inner_steps=2, later_std_factor=0.5).adapt(task.support_x, task.support_y, 0)
+    assert torch.allclose(plain.rollouts[1].actions, narrow.rollouts[1].actions)
+    for k in plain.params:
+        shift = math.log(0.5) if k == "log_std" else 0.0
+        assert torch.allclose(narrow.params[k], plain.params[k] + shift, atol=1e-6), k
+    assert not torch.allclose(plain.rollouts[2].actions, narrow.rollouts[2].actions)
+    # the third step learns from trajectories of half the std: its mean's step takes a quarter
+    rule = learner(later_std_factor=0.5).inner_rule(outer=False)
+    params = {k: v.detach() for k, v in learner().policy.named_parameters()}
+    grads = {k: torch.ones_like(v) for k, v in params.items()}
+    state = rule.init(params)
+    for step, (mean_scale, std_shift) in enumerate([(1.0, 0.0), (1.0, math.log(0.5)), (0.25, math.log(0.5))]):
+        updates, state = rule.update(grads, state, params)
+        for k, u in updates.items():
+            expected = -0.1 + std_shift if k == "log_std" else -0.1 * mean_scale
+            assert torch.allclose(u, torch.full_like(u, expected)), (step, k)
