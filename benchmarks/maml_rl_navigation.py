@@ -3,6 +3,10 @@
     OMP_NUM_THREADS=1 python benchmarks/maml_rl_navigation.py [--steps 250] [--skip-train]
     OMP_NUM_THREADS=1 python benchmarks/maml_rl_navigation.py --baselines [--steps 250] [--skip-train]
 
+With ``--set KEY=VALUE`` (repeatable) every row, the random initialisation's included, takes those
+learner hyperparameters, and ``--name NAME`` writes results/rl/NAME/ from runs/NAME_* folders
+instead (the default ``navigation2d`` keeps the paper's settings).
+
 Trains ``metalab train --algorithm maml-rl --dataset navigation2d`` (20 tasks per meta-batch,
 20 trajectories per step, TRPO outer step) for ``--steps`` meta-iterations (a fixed count,
 not ``--budget``: on a shared machine the pace measured in the first steps does not last), evaluates the run with
@@ -38,6 +42,8 @@ RUN = ROOT / "runs" / "maml_rl_navigation2d"
 PAPER = {"MAML (Finn et al. 2017)": (-40.41, -11.68, -3.33, -3.23),
          "context vector (Finn et al. 2017)": (-42.42, -13.90, -5.17, -3.18)}
 TEST_TASKS, SEED = 100, 0
+SETTINGS: dict[str, str] = {}  # --set: learner hyperparameters of every row
+TEST_TRAJECTORIES = 20  # per adaptation step at test (--test-trajectories)
 # row name -> (key in evaluation.json, dataset, run folder, extra train arguments); the paper
 # draws these as Fig. 5's curves (no numbers)
 BASELINES = {"pretrained + PG (metalab)": ("pretrained", "navigation2d", ROOT / "runs" / "maml_rl_pretrained_navigation2d",
@@ -52,15 +58,20 @@ def metalab(*args: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
 
 
-def train_command(steps: int, dataset: str = "navigation2d", run: Path = RUN, extra: tuple[str, ...] = ()) -> list[str]:
+def train_command(steps: int, dataset: str = "navigation2d", run: Path | None = None, extra: tuple[str, ...] = ()
+                  ) -> list[str]:
+    run = run or RUN
+    extra = (*extra, *(a for k, v in SETTINGS.items() for a in ("--set", f"{k}={v}")))
     return ["train", "--algorithm", "maml-rl", "--dataset", dataset, "--shots", "20", "--queries", "20",
             "--meta-batch", "20", "--steps", str(steps), "--val-every", "50", "--val-episodes", "20", "--threads", "1",
             "--seed", "0", "--out", str(run.relative_to(ROOT)), "--no-progress", *extra]
 
 
 def eval_command(run: Path) -> list[str]:  # a run folder (its best.pt) or a checkpoint file
-    """The table's evaluation: ``TEST_TASKS`` fixed test goals (seed ``SEED``), 20 trajectories per step."""
-    return ["eval", str(run.relative_to(ROOT)), "--shots", "20", "--queries", "20", "--episodes", str(TEST_TASKS),
+    """The table's evaluation: ``TEST_TASKS`` fixed test goals (seed ``SEED``), ``TEST_TRAJECTORIES``
+    trajectories per step."""
+    k = str(TEST_TRAJECTORIES)
+    return ["eval", str(run.relative_to(ROOT)), "--shots", k, "--queries", k, "--episodes", str(TEST_TASKS),
             "--seed", str(SEED), "--threads", "1", "--json"]
 
 
@@ -112,16 +123,19 @@ def return_after(result: dict, steps: int) -> tuple[float, float]:
     return row["mean"], row["ci95"]
 
 
-def random_init_curve() -> dict:
+def random_init_curve(settings: dict[str, str]) -> dict:
     """A randomly initialised policy fine-tuned with the same policy-gradient steps."""
     from metalab.algorithms import build_learner
+    from metalab.algorithms.gradient.maml_rl import MAMLRLConfig
+    from metalab.checks import convert
     from metalab.evaluation.evaluate import evaluate
     from metalab.tasks.navigation import Navigation2D
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        learner = build_learner("maml-rl", {})
-    result = evaluate(learner, Navigation2D("test"), shots=20, queries=20, episodes=TEST_TASKS, seed=SEED)
+        learner = build_learner("maml-rl", {k: convert(MAMLRLConfig, k, v) for k, v in settings.items()})
+    result = evaluate(learner, Navigation2D("test"), shots=TEST_TRAJECTORIES, queries=TEST_TRAJECTORIES,
+                      episodes=TEST_TASKS, seed=SEED)
     return result.to_json()
 
 
@@ -144,6 +158,8 @@ def plot_returns(rows: dict[str, list[float]], cis: dict[str, list[float]], path
 
 def reading(meta: dict) -> list[str]:
     """What the table says, from the numbers."""
+    if meta.get("settings"):
+        return settings_reading(meta)
     ours, paper = meta["returns"]["MAML-RL (metalab)"], PAPER["MAML (Finn et al. 2017)"]
     gaps = ", ".join(f"{100 * (o - p) / abs(p):+.0f}%" for o, p in zip(ours, paper))
     std = ", ".join(f"{v:.2f}" for v in meta.get("policy_std", []))
@@ -162,9 +178,29 @@ def reading(meta: dict) -> list[str]:
     ]
 
 
+def settings_reading(meta: dict) -> list[str]:
+    """The reading of a run with ``--set`` hyperparameters: its distance to the paper's row and
+    to the baselines, computed from the numbers."""
+    ours, paper = meta["returns"]["MAML-RL (metalab)"], PAPER["MAML (Finn et al. 2017)"]
+    gaps = ", ".join(f"{100 * (o - p) / abs(p):+.0f}%" for o, p in zip(ours, paper))
+    short = [s for s in range(4) if ours[s] < paper[s] - 0.1 * abs(paper[s])]
+    lines = [f"Against the paper's MAML row after 0/1/2/3 steps (positive: a higher return): {gaps}; "
+             + ("every figure is at most 10% below the paper's." if not short else
+                f"more than 10% below the paper's after step(s) {', '.join(map(str, short))}."),
+             f"Learned action std (normalised units): {', '.join(f'{v:.2f}' for v in meta.get('policy_std', []))}."]
+    if "baselines" in meta:
+        r, c = meta["returns"], meta["ci95"]
+        pre = r["pretrained + PG (metalab)"]
+        ahead = [s for s in (1, 2, 3) if ours[s] - pre[s] > c["MAML-RL (metalab)"][s] + c["pretrained + PG (metalab)"][s]]
+        lines += ["", f"MAML-RL is ahead of the pretrained policy fine-tuned the same way by more than both CIs after "
+                  f"step(s) {', '.join(map(str, ahead)) or 'none'} ({'/'.join(f'{v:.1f}' for v in ours[1:])} against "
+                  f"{'/'.join(f'{v:.1f}' for v in pre[1:])} after 1/2/3 steps)."]
+    return lines
+
+
 def baseline_reading(meta: dict) -> list[str]:
     """What the baseline rows say, from the numbers."""
-    if "baselines" not in meta:
+    if "baselines" not in meta or meta.get("settings"):
         return []
     r, c = meta["returns"], meta["ci95"]
     maml, pre, oracle = r["MAML-RL (metalab)"], r["pretrained + PG (metalab)"], r["oracle + PG (metalab)"]
@@ -226,6 +262,8 @@ def write_readme(meta: dict) -> None:
         "Gaussian MLP policy 2 x 100 ReLU, one vanilla policy-gradient inner step of size 0.1 with the linear",
         "feature baseline, 20 trajectories per step, meta-batch 20 goals, TRPO outer step (max KL 0.01).",
         "",
+        *([f"- Settings (every row): {', '.join(f'`{k}={v}`' for k, v in meta['settings'].items())}; see the "
+             "README's MAML-RL section for what each does."] if meta.get("settings") else []),
         f"- Training: `{meta['command']}`",
         f"- Evaluation: `{meta['eval_command']}`",
         f"- Commit {meta['commit']}, {meta['date']}, {meta['machine']['processor']} ({meta['machine']['cpus']} cores shared "
@@ -233,7 +271,8 @@ def write_readme(meta: dict) -> None:
         f"- {meta['meta_iterations']} meta-iterations in {meta['training_seconds'] / 60:.1f} min "
         f"({meta['seconds_per_meta_iteration']:.2f} s each on average, validation included).",
         "",
-        f"Mean return over {meta['test_tasks']} fixed test goals (seed {meta['seed']}) after 0-3 policy-gradient steps, "
+        f"Mean return over {meta['test_tasks']} fixed test goals (seed {meta['seed']}) after 0-3 policy-gradient steps "
+        f"of {meta.get('test_trajectories', 20)} trajectories each, "
         "± 95% CI (1.96 std / sqrt(goals)); the paper's rows are its Table 4 (not verified against the paper here).",
         "The paper draws its pretrained, random-initialisation and oracle baselines only as curves (Fig. 5, log",
         "scale) and gives no numbers for them, so those rows have no paper figure beside them.",
@@ -327,7 +366,18 @@ def main() -> None:
     parser.add_argument("--skip-train", action="store_true", help="reuse the run folder")
     parser.add_argument("--readme-only", action="store_true", help="rewrite README.md from meta.json")
     parser.add_argument("--baselines", action="store_true", help="add the pretrained and oracle rows")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a learner hyperparameter for every row (repeatable)")
+    parser.add_argument("--test-trajectories", type=int, default=20,
+                        help="trajectories per adaptation step at test (Finn et al.'s test script: 4000 steps, >= 40)")
+    parser.add_argument("--name", default="navigation2d", help="results/rl/NAME and runs/NAME_* (with --set)")
     args = parser.parse_args()
+    global OUT, RUN, BASELINES, SETTINGS, TEST_TRAJECTORIES  # one benchmark invocation writes one results folder
+    SETTINGS, TEST_TRAJECTORIES = dict(item.split("=", 1) for item in args.set), args.test_trajectories
+    if args.name != "navigation2d":
+        OUT, RUN = ROOT / "results" / "rl" / args.name, ROOT / "runs" / f"{args.name}_maml_rl"
+        BASELINES = {name: (key, dataset, ROOT / "runs" / f"{args.name}_{key}", extra)
+                     for name, (key, dataset, _, extra) in BASELINES.items()}
     if args.readme_only:
         write_readme(json.loads((OUT / "meta.json").read_text()))
         return
@@ -344,7 +394,7 @@ def main() -> None:
     evaluation = json.loads(metalab(*eval_command(RUN)))
     metalab("eval", str(RUN), "--shots", "20", "--queries", "20", "--episodes", "4", "--threads", "1",
             "--plot", str(OUT / "trajectories.png"))
-    baseline = random_init_curve()
+    baseline = random_init_curve(SETTINGS)
     speed = timings()
     state = torch.load(RUN / "last.pt", map_location="cpu", weights_only=False)
     steps, elapsed = state["step"], state["elapsed"]
@@ -361,6 +411,7 @@ def main() -> None:
                         "torch": torch.__version__, "threads": 1},
             "meta_iterations": steps, "training_seconds": elapsed, "seconds_per_meta_iteration": elapsed / steps,
             "test_tasks": TEST_TASKS, "seed": SEED, "returns": rows, "ci95": cis, "timing": speed,
+            "settings": SETTINGS, "test_trajectories": TEST_TRAJECTORIES,
             "policy_std": state["model"]["policy.log_std"].exp().flatten().tolist()}
     (OUT / "meta.json").write_text(json.dumps(meta, indent=1))
     write_readme(meta)
