@@ -78,6 +78,8 @@ def eval_command(run: Path) -> list[str]:  # a run folder (its best.pt) or a che
 def timings() -> dict[str, float]:
     """Simulator steps per second (alone and with the policy), and where a meta-iteration's time goes."""
     from metalab.algorithms import build_learner
+    from metalab.algorithms.gradient.maml_rl import MAMLRLConfig
+    from metalab.checks import convert
     from metalab.tasks.family import TaskShape
     from metalab.tasks.navigation import ENVIRONMENTS, Navigation2D
     from metalab.tasks.stream import TaskStream
@@ -90,15 +92,15 @@ def timings() -> dict[str, float]:
     sim = 5 * 20 * 20 * env.horizon / (time.perf_counter() - clock)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        learner = build_learner("maml-rl", {})
+        learner = build_learner("maml-rl", {k: convert(MAMLRLConfig, k, v) for k, v in SETTINGS.items()})
     stream = TaskStream(Navigation2D("train"), TaskShape(None, 20, 20), 20, 1)
     spent = {"rollouts": 0.0, "total": 0.0}
     original = env.rollout
     steps = [0]
 
-    def timed(act, goals, trajectories):
+    def timed(act, goals, trajectories, seeds=None):
         start = time.perf_counter()
-        result = original(act, goals, trajectories)
+        result = original(act, goals, trajectories, seeds)
         spent["rollouts"] += time.perf_counter() - start
         steps[0] += result.mask.numel()
         return result
