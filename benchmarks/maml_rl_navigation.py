@@ -197,6 +197,13 @@ def settings_reading(meta: dict) -> list[str]:
         lines += ["", f"MAML-RL is ahead of the pretrained policy fine-tuned the same way by more than both CIs after "
                   f"step(s) {', '.join(map(str, ahead)) or 'none'} ({'/'.join(f'{v:.1f}' for v in ours[1:])} against "
                   f"{'/'.join(f'{v:.1f}' for v in pre[1:])} after 1/2/3 steps)."]
+        oracle = r["oracle + PG (metalab)"]
+        oracle_std = ", ".join(f"{v:.2f}" for v in meta["baselines"]["oracle + PG (metalab)"]["policy_std"])
+        lines += ["", f"The oracle, which observes the goal, scores {oracle[0]:.2f} without adapting (its action std "
+                  f"{oracle_std}: the bound on what adaptation can reach); policy-gradient steps then "
+                  + ("lower its return" if oracle[1] < oracle[0] else "raise its return")
+                  + f" ({'/'.join(f'{v:.1f}' for v in oracle[1:])}): a fixed step on a near-deterministic policy is "
+                  "large, since the mean's policy gradient grows as 1/std."]
     return lines
 
 
@@ -262,10 +269,13 @@ def write_readme(meta: dict) -> None:
         "Finn et al. 2017, Sec. 5.3: goals uniform in [-0.5, 0.5]^2, start at the origin, actions clipped to",
         "[-0.1, 0.1], reward minus the L2 distance to the goal, horizon 100 (episodes end within 0.01 of the goal).",
         "Gaussian MLP policy 2 x 100 ReLU, one vanilla policy-gradient inner step of size 0.1 with the linear",
-        "feature baseline, 20 trajectories per step, meta-batch 20 goals, TRPO outer step (max KL 0.01).",
+        "feature baseline, 20 trajectories per step, meta-batch 20 goals, TRPO outer step (max KL 0.01)"
+        + (" (the step size and the policy as the settings below say)." if meta.get("settings") else "."),
         "",
         *([f"- Settings (every row): {', '.join(f'`{k}={v}`' for k, v in meta['settings'].items())}; see the "
-             "README's MAML-RL section for what each does."] if meta.get("settings") else []),
+             "README's MAML-RL section for what each does. Other seeds, 20 trajectories per test step and how "
+             "`later_std_factor` was chosen (on validation goals): "
+             "[../navigation2d_normalised](../navigation2d_normalised/README.md)."] if meta.get("settings") else []),
         f"- Training: `{meta['command']}`",
         f"- Evaluation: `{meta['eval_command']}`",
         f"- Commit {meta['commit']}, {meta['date']}, {meta['machine']['processor']} ({meta['machine']['cpus']} cores shared "

@@ -251,6 +251,17 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
                 "what": f"MAML-RL with normalised actions, variant {variant}: mean return on 2D navigation after "
                         f"{steps} policy-gradient steps, 100 fixed test goals",
                 "function": "rl_return", "args": {"file": normalised, "run": variant, "steps": steps}, "decimals": 2})
+    recommended = "results/rl/navigation2d_recommended/evaluation.json"
+    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient"),
+                       ("pretrained", "policy pretrained on all goals + policy gradient"),
+                       ("oracle", "oracle (observes the goal) + policy gradient")):
+        for steps in range(4):
+            entries.append({
+                "id": f"rl/navigation2d_recommended/{run}/after_{steps}", "area": "rl",
+                "experiment": "rl/navigation2d_recommended",
+                "what": f"{label}, recommended settings (normalised actions, std 0.5, narrowing std): mean return on "
+                        f"2D navigation after {steps} policy-gradient steps of 40 trajectories, 100 fixed test goals",
+                "function": "rl_return", "args": {"file": recommended, "run": run, "steps": steps}, "decimals": 2})
     cheetah = "results/rl/cheetah_dir/evaluation.json"
     for run in ("MAML-RL (metalab)", "pretrained + PG (metalab)"):
         for direction in ("all", "forward", "backward"):
