@@ -352,12 +352,14 @@ def baselines(steps: int, skip_train: bool) -> None:
             "meta_iterations": state["step"], "training_seconds": state["elapsed"],
             "policy_std": state["model"]["policy.log_std"].exp().flatten().tolist()}
         evaluations[key] = result
+        meta.setdefault("commands", []).extend(meta["baselines"][name][k] for k in ("command", "eval_command"))
         # the run's last checkpoint too: best.pt is chosen on the return after the last step
         last = json.loads(metalab(*eval_command(run / "last.pt")))
         evaluations[f"{key}-last"] = last
         meta["baselines"][name]["last"] = {"returns": curve(last)[0], "ci95": curve(last)[1],
                                            "checkpoint_step": last.get("checkpoint_step")}
         meta["baselines"][name]["best_step"] = result.get("checkpoint_step")
+    meta.setdefault("commands", []).append(" ".join(["python", "benchmarks/maml_rl_navigation.py", *sys.argv[1:]]))
     pretrained = BASELINES["pretrained + PG (metalab)"][2]
     metalab("eval", str(pretrained.relative_to(ROOT)), "--shots", "20", "--queries", "20", "--episodes", "4",
             "--threads", "1", "--plot", str(OUT / "trajectories_pretrained.png"))
@@ -424,6 +426,10 @@ def main() -> None:
             "meta_iterations": steps, "training_seconds": elapsed, "seconds_per_meta_iteration": elapsed / steps,
             "test_tasks": TEST_TASKS, "seed": SEED, "returns": rows, "ci95": cis, "timing": speed,
             "settings": SETTINGS, "test_trajectories": TEST_TRAJECTORIES,
+            "commands": ["metalab " + " ".join(command), "metalab " + " ".join(eval_command(RUN)),
+                         " ".join(["python", "benchmarks/maml_rl_navigation.py", *sys.argv[1:]])],
+            "budget": f"{steps} meta-iterations (fixed step count), {elapsed / 60:.1f} min on 1 thread of a shared "
+                      "2-core machine",
             "policy_std": state["model"]["policy.log_std"].exp().flatten().tolist()}
     (OUT / "meta.json").write_text(json.dumps(meta, indent=1))
     write_readme(meta)
