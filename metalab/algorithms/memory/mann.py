@@ -50,6 +50,11 @@ class MANNConfig:
         heads: read heads (4); each also writes its key with LRUA.
         gamma: usage decay (0.95, the value public implementations use).
         memory: False gives the LSTM baseline (no memory, no reads).
+        distinct_slots: each head's least-used write goes into a slot of its own (head ``j`` into
+            the ``j``-th least-used slot) and all ``heads`` of those slots are zeroed before
+            writing. Eq. 8 as written (False) marks the ``heads`` least-used slots in one ``w^lu``
+            that every head shares, so each head adds its key to all of them and only the least
+            used is zeroed: with 4 heads the 4 fresh slots each get the sum of the 4 keys.
         key_strength: multiply each head's cosine similarities by a learned strength
             ``beta_t = 1 + softplus(.) >= 1`` before the read softmax, as the NTM (Graves et al.
             2014, Eq. 5) does. Santoro et al.'s Eq. 2 has none (False); with cosines in [-1, 1]
@@ -67,6 +72,7 @@ class MANNConfig:
     heads: int = option(4, minimum=1)
     gamma: float = option(0.95, minimum=0, maximum=1, meaning=" (usage decay)")
     memory: bool = True
+    distinct_slots: bool = False
     key_strength: bool = False
     grad_clip: float = option(10.0, minimum=0, meaning=" (0: no clamp)")
 
@@ -83,7 +89,8 @@ class MemoryState:
 
     ``h, c``: ``[B, hidden]``; ``reads``: ``[B, heads*width]``; ``memory``: ``[B, slots, width]``;
     ``read_w``: ``[B, heads, slots]``; ``usage``, ``least_used``: ``[B, slots]``;
-    ``label``: ``[B, outputs]`` the previous step's one-hot label.
+    ``label``: ``[B, outputs]`` the previous step's one-hot label; ``write_w``: ``[B, heads, slots]``
+    the last step's write weights (kept for inspection; the recurrence does not read them).
     """
 
     h: torch.Tensor
@@ -94,6 +101,7 @@ class MemoryState:
     usage: torch.Tensor
     least_used: torch.Tensor
     label: torch.Tensor
+    write_w: torch.Tensor
 
     def repeat(self, times: int) -> MemoryState:
         """Each sequence's state ``times`` times in a row (``[B*times, ...]``): one copy per query."""
@@ -111,6 +119,13 @@ def least_used(usage: torch.Tensor, n: int) -> torch.Tensor:
     """``w^lu`` (Eq. 8): 1 at the ``n`` smallest usages of each row of ``[B, S]``, else 0."""
     smallest = usage.topk(n, dim=-1, largest=False).indices
     return torch.zeros_like(usage).scatter_(-1, smallest, 1.0)
+
+
+def least_used_per_head(usage: torch.Tensor, heads: int) -> torch.Tensor:
+    """``[B, S]`` usage -> ``[B, heads, S]``: head ``j`` one-hot at the ``j``-th least-used slot (ties by
+    slot index), the per-head ``w^lu`` of ``distinct_slots``."""
+    slots = usage.argsort(dim=-1, stable=True)[:, :heads]
+    return F.one_hot(slots, usage.shape[-1]).to(usage.dtype)
 
 
 def _clip_grad(tensor: torch.Tensor, bound: float) -> torch.Tensor:
@@ -163,7 +178,7 @@ class MANN(BatchedMetaLearner):
             h=zeros(cfg.hidden), c=zeros(cfg.hidden), reads=zeros(cfg.heads * cfg.width if cfg.memory else 0),
             memory=zeros(cfg.slots, cfg.width), read_w=zeros(cfg.heads, cfg.slots), usage=zeros(cfg.slots),
             least_used=(torch.arange(cfg.slots, device=like.device) < cfg.heads).to(like.dtype).expand(batch, -1),
-            label=zeros(cfg.outputs),
+            label=zeros(cfg.outputs), write_w=zeros(cfg.heads, cfg.slots),
         )
 
     def _images(self, x: torch.Tensor) -> torch.Tensor:
@@ -189,10 +204,15 @@ class MANN(BatchedMetaLearner):
             return self.out(h), dataclasses.replace(state, h=h, c=c)
         keys = torch.tanh(self.keys(h)).unflatten(1, (cfg.heads, cfg.width))  # [B, H, W]
         gate = torch.sigmoid(self.gates(h)).unsqueeze(-1)  # sigmoid(alpha) [B, H, 1]
-        write_w = gate * state.read_w + (1 - gate) * state.least_used.unsqueeze(1)  # Eq. 7 [B, H, S]
-        # Zero the least-used slot (by the previous usage), then write every head's key (Eq. 8).
-        oldest = F.one_hot(state.usage.argmin(-1), cfg.slots).to(h.dtype)
-        memory = state.memory * (1 - oldest).unsqueeze(-1) + write_w.transpose(1, 2) @ keys
+        if cfg.distinct_slots:  # head j -> the j-th least-used slot; all of them are zeroed
+            fresh = least_used_per_head(state.usage, cfg.heads)  # [B, H, S]
+            erase = fresh.sum(1)
+        else:  # every head -> all `heads` least-used slots; only the least used is zeroed
+            fresh = state.least_used.unsqueeze(1)
+            erase = F.one_hot(state.usage.argmin(-1), cfg.slots).to(h.dtype)
+        write_w = gate * state.read_w + (1 - gate) * fresh  # Eq. 7 [B, H, S]
+        # Zero the least-used slot(s) (by the previous usage), then write every head's key (Eq. 8).
+        memory = state.memory * (1 - erase).unsqueeze(-1) + write_w.transpose(1, 2) @ keys
         similarity = cosine_similarity(keys, memory)  # Eq. 2
         if self.strengths is not None:
             similarity = similarity * (1 + F.softplus(self.strengths(h))).unsqueeze(-1)
@@ -200,7 +220,7 @@ class MANN(BatchedMetaLearner):
         reads = (read_w @ memory).flatten(1)  # Eq. 4
         usage = cfg.gamma * state.usage + read_w.sum(1) + write_w.sum(1)  # Eq. 5
         logits = self.out(torch.cat([h, reads], dim=1))
-        return logits, MemoryState(h, c, reads, memory, read_w, usage, least_used(usage, cfg.heads), state.label)
+        return logits, MemoryState(h, c, reads, memory, read_w, usage, least_used(usage, cfg.heads), state.label, write_w)
 
     def run(self, x: torch.Tensor, y: torch.Tensor, state: MemoryState | None = None) -> tuple[torch.Tensor, MemoryState]:
         """Sequences ``[B, L, C, H, W]`` with labels ``[B, L]``: logits ``[B, L, ways]`` of each step
