@@ -33,6 +33,8 @@ VARIANTS = {  # name -> MANN options on top of {"key_strength": True}
     "current": {},
     "one_head": {"heads": 1},  # one read head, so one least-used slot per step, zeroed before the write
     "distinct_slots": {"distinct_slots": True},  # 4 heads, each into a least-used slot of its own
+    "strength10": {"initial_strength": 10.0},  # key strength starting at 10 instead of about 1.7: sharp reads
+    "distinct_strength10": {"distinct_slots": True, "initial_strength": 10.0},
 }
 
 

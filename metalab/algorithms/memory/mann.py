@@ -24,6 +24,7 @@ With ``memory=False`` it is the paper's LSTM baseline: the same controller witho
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +60,10 @@ class MANNConfig:
             ``beta_t = 1 + softplus(.) >= 1`` before the read softmax, as the NTM (Graves et al.
             2014, Eq. 5) does. Santoro et al.'s Eq. 2 has none (False); with cosines in [-1, 1]
             over 128 slots its reads start nearly uniform, which slows the escape from chance.
+        initial_strength: with ``key_strength``, the strength ``beta`` the untrained network starts
+            from (its bias set so that ``beta = initial_strength`` at ``h = 0``); None keeps the
+            default initialisation (``beta`` about 1.7). With cosines in [-1, 1] over 128 slots a
+            read can only be sharp if ``beta`` is about 10 or more.
         grad_clip: clamp of the gradient through the controller's hidden state at every step
             (NTM-style models stall or go NaN without it); 0 disables.
     """
@@ -74,10 +79,14 @@ class MANNConfig:
     memory: bool = True
     distinct_slots: bool = False
     key_strength: bool = False
+    initial_strength: float | None = option(None, above=1, meaning=" (beta at initialisation)")
     grad_clip: float = option(10.0, minimum=0, meaning=" (0: no clamp)")
 
     def __post_init__(self) -> None:
         validate(self)
+        if self.initial_strength is not None and not self.key_strength:
+            fail("initial_strength sets the learned key strength's starting value; set key_strength=true "
+                 "or drop initial_strength", "initial_strength", "key_strength")
         if self.heads > self.slots:
             fail(f"heads ({self.heads}) must not exceed slots ({self.slots}): each read head's "
                  "least-used write needs a slot of its own", "heads", "slots")
@@ -167,6 +176,8 @@ class MANN(BatchedMetaLearner):
         self.keys = nn.Linear(cfg.hidden, cfg.heads * cfg.width) if cfg.memory else None
         self.gates = nn.Linear(cfg.hidden, cfg.heads) if cfg.memory else None
         self.strengths = nn.Linear(cfg.hidden, cfg.heads) if cfg.memory and cfg.key_strength else None
+        if self.strengths is not None and cfg.initial_strength is not None:  # 1 + softplus(bias) = initial_strength
+            nn.init.constant_(self.strengths.bias, math.log(math.expm1(cfg.initial_strength - 1)))
         self.out = nn.Linear(cfg.hidden + reads, cfg.outputs)
 
     # The recurrence ---------------------------------------------------------------------------

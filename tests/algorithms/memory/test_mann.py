@@ -74,6 +74,23 @@ def test_shared_least_used_write_adds_every_head_to_every_least_used_slot():
     assert torch.allclose(after.memory[0, 1], keys.sum(0), atol=1e-5)
 
 
+def test_initial_strength_sharpens_the_first_reads_and_needs_key_strength():
+    x = torch.rand(1, 6, 1, 6, 6)
+    y = torch.tensor([[0, 1, 2, 0, 1, 2]])
+
+    def entropy(**values) -> float:
+        learner = small(key_strength=True, **values)
+        with torch.no_grad():
+            _, state = learner.run(x, y)
+        return float(-(state.read_w * state.read_w.clamp_min(1e-12).log()).sum(-1).mean())
+
+    assert entropy(initial_strength=30.0) < entropy() - 0.5
+    learner = small(key_strength=True, initial_strength=10.0)
+    assert torch.allclose(1 + torch.nn.functional.softplus(learner.strengths.bias), torch.full((2,), 10.0))
+    with pytest.raises(ConfigError, match="key_strength"):
+        MANNConfig(initial_strength=10.0)
+
+
 def test_usage_decays_by_gamma_and_adds_read_and_write_weights():
     learner = small(gamma=0.5)
     state = learner.initial_state(1, torch.zeros(1))
