@@ -15,7 +15,8 @@ On fixed validation sequences (seed 0) it runs the checkpoint step by step and m
   the slots written at the class's previous presentation (``prev``), at the step after it, where
   its label arrived (``prev+1``), at its first presentation (``first``), at this very step
   (``self``: the read follows the write, Eqs. 2-8, so each key finds its own copy), and as a
-  control on the slots written at the latest earlier step of another class (``other``);
+  control on the slots written at the latest earlier step of another class (``other``); also
+  ``self`` and ``prev`` per head, and the share a uniform read would put on one step's slots;
   a step's slots are those receiving write weight >= 0.25 (summed over heads);
 - ``slots``: distinct slots written per sequence, slot writes per step, and how often the main
   slot of a presentation (its largest summed write weight) is zeroed or receives a least-used
@@ -105,6 +106,7 @@ def measure(path: Path, episodes: int, data: str | None) -> dict:
     mass = read_w.mean(2)  # [B, L, S]: read weight, mean over heads
     numbers = instance_numbers(y)
     sums = {k: [] for k in ("prev", "prev+1", "first", "self", "other")}
+    per_head = {"self": [], "prev": []}  # [H] each
     zeroed, rewritten, returns = 0, 0, 0
     main_slot = write_w.sum(2).argmax(-1)  # [B, L]
     for b in range(len(y)):
@@ -121,6 +123,8 @@ def measure(path: Path, episodes: int, data: str | None) -> dict:
             sums["prev+1"].append(on(written[b, prev + 1]) if prev + 1 < t else float("nan"))
             sums["first"].append(on(written[b, first]))
             sums["self"].append(float((mass[b, t] * own).sum()))
+            per_head["self"].append((read_w[b, t] * own).sum(-1))
+            per_head["prev"].append((read_w[b, t] * (written[b, prev] & ~own)).sum(-1))
             sums["other"].append(on(written[b, int(others[-1])]) if len(others) else float("nan"))
             slot = int(main_slot[b, prev])
             returns += 1
@@ -128,6 +132,8 @@ def measure(path: Path, episodes: int, data: str | None) -> dict:
             zeroed += bool(run["erase"][b, between, slot].any())
             rewritten += bool((run["fresh"][b, between, slot] > 0).any())
     retrieval = {k: round(float(torch.tensor(v).nanmean()), 4) for k, v in sums.items()}
+    retrieval.update({f"{k}_per_head": [round(float(x), 4) for x in torch.stack(v).mean(0)] for k, v in per_head.items()})
+    retrieval["uniform_share_of_prev_slots"] = round(float(written.sum(-1).double().mean()) / learner.config.slots, 4)
     slots = {"distinct_written_per_sequence": round(float(written.any(1).sum(-1).double().mean()), 2),
              "slots_written_per_step": round(float(written.sum(-1).double().mean()), 2),
              "main_slot_zeroed_before_return": round(zeroed / max(1, returns), 4),
