@@ -6,11 +6,13 @@ Usage: OMP_NUM_THREADS=1 taskset -c 1 python benchmarks/mann_memory_use.py CHECK
 On fixed validation sequences (seed 0) it runs the checkpoint step by step and measures:
 
 - ``read``: per head, the read weights' entropy (nats; uniform over 128 slots is 4.85) and
-  largest weight, the key strength ``beta`` (1 without ``key_strength``), and the write gate ``sigmoid(alpha)`` (share written into last step's read
-  location, Eq. 7);
-- ``accuracy``: by presentation as trained; with the read vectors zeroed in the output layer only;
-  and zeroed everywhere (output and the controller's next input), i.e. how much the answer
-  relies on what memory returns;
+  largest weight, the key strength ``beta`` (1 without ``key_strength``), and the write gate
+  ``sigmoid(alpha)`` (share written into last step's read location, Eq. 7);
+- ``accuracy``: by presentation (mean and 95% CI over the sequences) as trained; with the read
+  vectors zeroed in the output layer only; and zeroed everywhere (output and the controller's
+  next input), i.e. how much the answer relies on what memory returns; and (with
+  ``key_strength``) with every ``beta`` multiplied by 0.5, 2 or 4 at test time (do sharper reads
+  help the trained model?);
 - ``retrieval``: at the 2nd..10th presentation of a class, the read mass (mean over heads) on
   the slots written at the class's previous presentation (``prev``), at the step after it, where
   its label arrived (``prev+1``), at its first presentation (``first``), at this very step
@@ -35,6 +37,7 @@ import torch.nn.functional as F
 
 from metalab.algorithms.memory.mann import least_used_per_head
 from metalab.data.preprocess import Preprocess
+from metalab.evaluation.evaluate import mean_ci95
 from metalab.tasks.family import TaskShape
 from metalab.tasks.registry import load_tasks
 from metalab.tasks.sequences import instance_accuracy, instance_numbers
@@ -79,8 +82,22 @@ def trace(learner, x: torch.Tensor, y: torch.Tensor, zero_reads: str = "") -> di
     return {k: torch.stack(v, 1) for k, v in rows.items()}
 
 
-def by_instance(logits: torch.Tensor, y: torch.Tensor) -> list[float]:
-    return [round(float(v) * 100, 2) for v in instance_accuracy(logits, y, SHAPE.shots).nanmean(0)]
+class ScaledStrength(torch.nn.Module):
+    """The learner's strength layer with ``beta`` multiplied by ``factor`` (a test-time probe)."""
+
+    def __init__(self, layer: torch.nn.Module, factor: float) -> None:
+        super().__init__()
+        self.layer, self.factor = layer, factor
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        beta = self.factor * (1 + F.softplus(self.layer(h)))  # then 1 + softplus(out) = beta
+        return torch.log(torch.expm1((beta - 1).clamp_min(1e-6)))
+
+
+def by_instance(logits: torch.Tensor, y: torch.Tensor) -> list[list[float]]:
+    """Accuracy (%) on the 1st..10th presentation: [mean, 95% CI over sequences] each."""
+    table = instance_accuracy(logits, y, SHAPE.shots) * 100  # every class appears 10 times: no NaN
+    return [[round(v, 2) for v in mean_ci95(table[:, i])] for i in range(SHAPE.shots)]
 
 
 def measure(path: Path, episodes: int, data: str | None) -> dict:
@@ -96,6 +113,12 @@ def measure(path: Path, episodes: int, data: str | None) -> dict:
     accuracy = {"as_trained": by_instance(run["logits"], y),
                 "reads_zeroed_in_output": by_instance(trace(learner, x, y, "output")["logits"], y),
                 "reads_zeroed_everywhere": by_instance(trace(learner, x, y, "all")["logits"], y)}
+    if learner.strengths is not None:  # does a trained model gain from sharper (or softer) reads?
+        layer = learner.strengths
+        for factor in (0.5, 2.0, 4.0):
+            learner.strengths = ScaledStrength(layer, factor)
+            accuracy[f"key_strength_times_{factor:g}"] = by_instance(trace(learner, x, y)["logits"], y)
+        learner.strengths = layer
     read_w, write_w = run["read_w"], run["write_w"]  # [B, L, H, S]
     entropy = -(read_w * read_w.clamp_min(1e-12).log()).sum(-1)  # [B, L, H]
     read = {"entropy_per_head": [round(float(v), 3) for v in entropy.mean((0, 1))],
@@ -132,7 +155,8 @@ def measure(path: Path, episodes: int, data: str | None) -> dict:
             zeroed += bool(run["erase"][b, between, slot].any())
             rewritten += bool((run["fresh"][b, between, slot] > 0).any())
     retrieval = {k: round(float(torch.tensor(v).nanmean()), 4) for k, v in sums.items()}
-    retrieval.update({f"{k}_per_head": [round(float(x), 4) for x in torch.stack(v).mean(0)] for k, v in per_head.items()})
+    retrieval.update({f"{k}_per_head": [round(float(x), 4) for x in torch.stack(v).mean(0)]
+                      for k, v in per_head.items()})
     retrieval["uniform_share_of_prev_slots"] = round(float(written.sum(-1).double().mean()) / learner.config.slots, 4)
     slots = {"distinct_written_per_sequence": round(float(written.any(1).sum(-1).double().mean()), 2),
              "slots_written_per_step": round(float(written.sum(-1).double().mean()), 2),

@@ -4,7 +4,7 @@ Usage: OMP_NUM_THREADS=1 taskset -c 1 python benchmarks/mann_variants.py --out r
     --only current [--steps 2000]
 
 Every probe trains MANN with the main run's settings (Adam 5e-3 decayed to zero by a cosine over
-``--steps`` steps, global gradient-norm clip 10, 16 sequences per step, seed 0, ``key_strength``
+``--steps`` steps, global gradient-norm clip 10, 16 sequences per step, seed 0 or ``--seed``, ``key_strength``
 unless the variant says otherwise) and only the variant's MANN options changed, so that the
 probes differ in the model alone. Every 250 steps (and at the end) it validates on 100 fixed
 validation sequences and records the accuracy on the 1st..10th presentation of a class.
@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/mann_variants")
     parser.add_argument("--data", default=None)
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0, help="training seed (other than 0: added to the names)")
     parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -69,22 +70,25 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     preprocess = Preprocess(size=20)
     train_tasks = load_tasks("omniglot-sequences", "train", data_dir=args.data, preprocess=preprocess)
-    for name in args.only or VARIANTS:
-        val = RecordingSequences(load_tasks("omniglot-sequences", "val", data_dir=args.data, preprocess=preprocess), 100)
+    for variant in args.only or VARIANTS:
+        name = variant if args.seed == 0 else f"{variant}_seed{args.seed}"
+        val_tasks = load_tasks("omniglot-sequences", "val", data_dir=args.data, preprocess=preprocess)
+        val = RecordingSequences(val_tasks, 100)
         folder = runs / name
         if folder.exists():
             shutil.rmtree(folder)
-        learner = {"key_strength": True, **VARIANTS[name]}
+        learner = {"key_strength": True, **VARIANTS[variant]}
         config = TrainConfig(
             algorithm="mann", dataset="omniglot-sequences", data_dir=args.data, ways=5, shots=10, queries=1,
             meta_batch=16, steps=args.steps, optimizer="adam", lr=5e-3, schedule="cosine", grad_clip=10.0,
-            val_every=250, val_episodes=100, seed=0, out=str(folder), device="cpu", threads=1,
+            val_every=250, val_episodes=100, seed=args.seed, out=str(folder), device="cpu", threads=1,
             learner=learner, preprocess={"size": 20},
         )
         clock = time.time()
         train(config, progress=False, tasks=(train_tasks, val), command=["python", "benchmarks/mann_variants.py"])
         steps = [0, *range(250, args.steps, 250), args.steps][: len(val.validations)]
-        record = {"variant": name, "learner": learner, "steps": args.steps, "wall_seconds": round(time.time() - clock, 1),
+        record = {"variant": variant, "seed": args.seed, "learner": learner, "steps": args.steps,
+                  "wall_seconds": round(time.time() - clock, 1),
                   "instances": list(range(1, 11)),
                   "validation": [{"step": s, "by_instance": v} for s, v in zip(steps, val.validations)]}
         (out / f"{name}_by_instance.json").write_text(json.dumps(record, indent=1))

@@ -231,7 +231,8 @@ class MANN(BatchedMetaLearner):
         reads = (read_w @ memory).flatten(1)  # Eq. 4
         usage = cfg.gamma * state.usage + read_w.sum(1) + write_w.sum(1)  # Eq. 5
         logits = self.out(torch.cat([h, reads], dim=1))
-        return logits, MemoryState(h, c, reads, memory, read_w, usage, least_used(usage, cfg.heads), state.label, write_w)
+        next_state = MemoryState(h, c, reads, memory, read_w, usage, least_used(usage, cfg.heads), state.label, write_w)
+        return logits, next_state
 
     def run(self, x: torch.Tensor, y: torch.Tensor, state: MemoryState | None = None) -> tuple[torch.Tensor, MemoryState]:
         """Sequences ``[B, L, C, H, W]`` with labels ``[B, L]``: logits ``[B, L, ways]`` of each step

@@ -56,8 +56,10 @@ def test_distinct_slots_give_each_head_one_least_used_slot_of_its_own_and_zero_t
     fresh = usage.argsort(-1)[:, :3]  # the 3 least-used slots, least used first
     for b in range(2):
         for j in range(3):  # head j writes exactly once, into the j-th least-used slot
-            assert after.write_w[b, j].argmax() == fresh[b, j] and torch.isclose(after.write_w[b, j].sum(), torch.tensor(1.0))
-            assert torch.allclose(after.memory[b, fresh[b, j]], torch.tanh(learner.keys(after.h))[b].view(3, 8)[j], atol=1e-5)
+            assert after.write_w[b, j].argmax() == fresh[b, j]
+            assert torch.isclose(after.write_w[b, j].sum(), torch.tensor(1.0))
+            key = torch.tanh(learner.keys(after.h))[b].view(3, 8)[j]
+            assert torch.allclose(after.memory[b, fresh[b, j]], key, atol=1e-5)
         untouched = torch.ones(16, dtype=torch.bool)
         untouched[fresh[b]] = False
         assert torch.equal(after.memory[b, untouched], memory[b, untouched])
