@@ -12,7 +12,8 @@ On fixed validation sequences (seed 0) it runs the checkpoint step by step and m
   vectors zeroed in the output layer only; and zeroed everywhere (output and the controller's
   next input), i.e. how much the answer relies on what memory returns; and (with
   ``key_strength``) with every ``beta`` multiplied by 0.5, 2 or 4 at test time (do sharper reads
-  help the trained model?);
+  help the trained model?); and with the reads giving no weight to the least-used slots written
+  at the same step (``reads_skip_own_step_slots``: does reading one's own key cost accuracy?);
 - ``retrieval``: at the 2nd..10th presentation of a class, the read mass (mean over heads) on
   the slots written at the class's previous presentation (``prev``), at the step after it, where
   its label arrived (``prev+1``), at its first presentation (``first``), at this very step
@@ -31,11 +32,13 @@ import argparse
 import dataclasses
 import json
 from pathlib import Path
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
 
-from metalab.algorithms.memory.mann import least_used_per_head
+from metalab.algorithms.memory import mann as mann_module
+from metalab.algorithms.memory.mann import cosine_similarity, least_used_per_head
 from metalab.data.preprocess import Preprocess
 from metalab.evaluation.evaluate import mean_ci95
 from metalab.tasks.family import TaskShape
@@ -49,10 +52,12 @@ THRESHOLD = 0.25
 
 
 @torch.no_grad()
-def trace(learner, x: torch.Tensor, y: torch.Tensor, zero_reads: str = "") -> dict[str, torch.Tensor]:
+def trace(learner, x: torch.Tensor, y: torch.Tensor, zero_reads: str = "", skip_own: bool = False
+          ) -> dict[str, torch.Tensor]:
     """Run ``[B, L, ...]`` sequences step by step; per step logits, read/write weights, gates,
     erased and fresh (least-used) slots. ``zero_reads``: "" (as trained), "output" (reads zeroed
-    in the output layer), "all" (also in the controller's input)."""
+    in the output layer), "all" (also in the controller's input). ``skip_own``: the reads give no
+    weight to the least-used slots written at the same step (a test-time probe of self-matches)."""
     cfg = learner.config
     batch, length = y.shape
     state = learner.initial_state(batch, x)
@@ -67,7 +72,14 @@ def trace(learner, x: torch.Tensor, y: torch.Tensor, zero_reads: str = "") -> di
         else:
             fresh = state.least_used
             erase = F.one_hot(state.usage.argmin(-1), cfg.slots).to(x.dtype)
-        logits, state = learner.step(state, x[:, t])
+        if skip_own:
+            def similarity(keys, memory, _fresh=fresh):  # -1000 on this step's least-used slots
+                return cosine_similarity(keys, memory) - 1e3 * _fresh.unsqueeze(1)
+
+            with mock.patch.object(mann_module, "cosine_similarity", similarity):
+                logits, state = learner.step(state, x[:, t])
+        else:
+            logits, state = learner.step(state, x[:, t])
         if zero_reads:
             logits = learner.out(torch.cat([state.h, torch.zeros_like(state.reads)], 1))
         rows["logits"].append(logits)
@@ -113,6 +125,7 @@ def measure(path: Path, episodes: int, data: str | None) -> dict:
     accuracy = {"as_trained": by_instance(run["logits"], y),
                 "reads_zeroed_in_output": by_instance(trace(learner, x, y, "output")["logits"], y),
                 "reads_zeroed_everywhere": by_instance(trace(learner, x, y, "all")["logits"], y)}
+    accuracy["reads_skip_own_step_slots"] = by_instance(trace(learner, x, y, skip_own=True)["logits"], y)
     if learner.strengths is not None:  # does a trained model gain from sharper (or softer) reads?
         layer = learner.strengths
         for factor in (0.5, 2.0, 4.0):
