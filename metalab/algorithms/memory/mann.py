@@ -24,6 +24,7 @@ With ``memory=False`` it is the paper's LSTM baseline: the same controller witho
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 import torch.nn.functional as F
@@ -50,10 +51,19 @@ class MANNConfig:
         heads: read heads (4); each also writes its key with LRUA.
         gamma: usage decay (0.95, the value public implementations use).
         memory: False gives the LSTM baseline (no memory, no reads).
+        distinct_slots: each head's least-used write goes into a slot of its own (head ``j`` into
+            the ``j``-th least-used slot) and all ``heads`` of those slots are zeroed before
+            writing. Eq. 8 as written (False) marks the ``heads`` least-used slots in one ``w^lu``
+            that every head shares, so each head adds its key to all of them and only the least
+            used is zeroed: with 4 heads the 4 fresh slots each get the sum of the 4 keys.
         key_strength: multiply each head's cosine similarities by a learned strength
             ``beta_t = 1 + softplus(.) >= 1`` before the read softmax, as the NTM (Graves et al.
             2014, Eq. 5) does. Santoro et al.'s Eq. 2 has none (False); with cosines in [-1, 1]
             over 128 slots its reads start nearly uniform, which slows the escape from chance.
+        initial_strength: with ``key_strength``, the strength ``beta`` the untrained network starts
+            from (its bias set so that ``beta = initial_strength`` at ``h = 0``); None keeps the
+            default initialisation (``beta`` about 1.7). With cosines in [-1, 1] over 128 slots a
+            read can only be sharp if ``beta`` is about 10 or more.
         grad_clip: clamp of the gradient through the controller's hidden state at every step
             (NTM-style models stall or go NaN without it); 0 disables.
     """
@@ -67,11 +77,16 @@ class MANNConfig:
     heads: int = option(4, minimum=1)
     gamma: float = option(0.95, minimum=0, maximum=1, meaning=" (usage decay)")
     memory: bool = True
+    distinct_slots: bool = False
     key_strength: bool = False
+    initial_strength: float | None = option(None, above=1, meaning=" (beta at initialisation)")
     grad_clip: float = option(10.0, minimum=0, meaning=" (0: no clamp)")
 
     def __post_init__(self) -> None:
         validate(self)
+        if self.initial_strength is not None and not self.key_strength:
+            fail("initial_strength sets the learned key strength's starting value; set key_strength=true "
+                 "or drop initial_strength", "initial_strength", "key_strength")
         if self.heads > self.slots:
             fail(f"heads ({self.heads}) must not exceed slots ({self.slots}): each read head's "
                  "least-used write needs a slot of its own", "heads", "slots")
@@ -83,7 +98,8 @@ class MemoryState:
 
     ``h, c``: ``[B, hidden]``; ``reads``: ``[B, heads*width]``; ``memory``: ``[B, slots, width]``;
     ``read_w``: ``[B, heads, slots]``; ``usage``, ``least_used``: ``[B, slots]``;
-    ``label``: ``[B, outputs]`` the previous step's one-hot label.
+    ``label``: ``[B, outputs]`` the previous step's one-hot label; ``write_w``: ``[B, heads, slots]``
+    the last step's write weights (kept for inspection; the recurrence does not read them).
     """
 
     h: torch.Tensor
@@ -94,6 +110,7 @@ class MemoryState:
     usage: torch.Tensor
     least_used: torch.Tensor
     label: torch.Tensor
+    write_w: torch.Tensor
 
     def repeat(self, times: int) -> MemoryState:
         """Each sequence's state ``times`` times in a row (``[B*times, ...]``): one copy per query."""
@@ -111,6 +128,13 @@ def least_used(usage: torch.Tensor, n: int) -> torch.Tensor:
     """``w^lu`` (Eq. 8): 1 at the ``n`` smallest usages of each row of ``[B, S]``, else 0."""
     smallest = usage.topk(n, dim=-1, largest=False).indices
     return torch.zeros_like(usage).scatter_(-1, smallest, 1.0)
+
+
+def least_used_per_head(usage: torch.Tensor, heads: int) -> torch.Tensor:
+    """``[B, S]`` usage -> ``[B, heads, S]``: head ``j`` one-hot at the ``j``-th least-used slot (ties by
+    slot index), the per-head ``w^lu`` of ``distinct_slots``."""
+    slots = usage.argsort(dim=-1, stable=True)[:, :heads]
+    return F.one_hot(slots, usage.shape[-1]).to(usage.dtype)
 
 
 def _clip_grad(tensor: torch.Tensor, bound: float) -> torch.Tensor:
@@ -152,6 +176,8 @@ class MANN(BatchedMetaLearner):
         self.keys = nn.Linear(cfg.hidden, cfg.heads * cfg.width) if cfg.memory else None
         self.gates = nn.Linear(cfg.hidden, cfg.heads) if cfg.memory else None
         self.strengths = nn.Linear(cfg.hidden, cfg.heads) if cfg.memory and cfg.key_strength else None
+        if self.strengths is not None and cfg.initial_strength is not None:  # 1 + softplus(bias) = initial_strength
+            nn.init.constant_(self.strengths.bias, math.log(math.expm1(cfg.initial_strength - 1)))
         self.out = nn.Linear(cfg.hidden + reads, cfg.outputs)
 
     # The recurrence ---------------------------------------------------------------------------
@@ -163,7 +189,7 @@ class MANN(BatchedMetaLearner):
             h=zeros(cfg.hidden), c=zeros(cfg.hidden), reads=zeros(cfg.heads * cfg.width if cfg.memory else 0),
             memory=zeros(cfg.slots, cfg.width), read_w=zeros(cfg.heads, cfg.slots), usage=zeros(cfg.slots),
             least_used=(torch.arange(cfg.slots, device=like.device) < cfg.heads).to(like.dtype).expand(batch, -1),
-            label=zeros(cfg.outputs),
+            label=zeros(cfg.outputs), write_w=zeros(cfg.heads, cfg.slots),
         )
 
     def _images(self, x: torch.Tensor) -> torch.Tensor:
@@ -189,10 +215,15 @@ class MANN(BatchedMetaLearner):
             return self.out(h), dataclasses.replace(state, h=h, c=c)
         keys = torch.tanh(self.keys(h)).unflatten(1, (cfg.heads, cfg.width))  # [B, H, W]
         gate = torch.sigmoid(self.gates(h)).unsqueeze(-1)  # sigmoid(alpha) [B, H, 1]
-        write_w = gate * state.read_w + (1 - gate) * state.least_used.unsqueeze(1)  # Eq. 7 [B, H, S]
-        # Zero the least-used slot (by the previous usage), then write every head's key (Eq. 8).
-        oldest = F.one_hot(state.usage.argmin(-1), cfg.slots).to(h.dtype)
-        memory = state.memory * (1 - oldest).unsqueeze(-1) + write_w.transpose(1, 2) @ keys
+        if cfg.distinct_slots:  # head j -> the j-th least-used slot; all of them are zeroed
+            fresh = least_used_per_head(state.usage, cfg.heads)  # [B, H, S]
+            erase = fresh.sum(1)
+        else:  # every head -> all `heads` least-used slots; only the least used is zeroed
+            fresh = state.least_used.unsqueeze(1)
+            erase = F.one_hot(state.usage.argmin(-1), cfg.slots).to(h.dtype)
+        write_w = gate * state.read_w + (1 - gate) * fresh  # Eq. 7 [B, H, S]
+        # Zero the least-used slot(s) (by the previous usage), then write every head's key (Eq. 8).
+        memory = state.memory * (1 - erase).unsqueeze(-1) + write_w.transpose(1, 2) @ keys
         similarity = cosine_similarity(keys, memory)  # Eq. 2
         if self.strengths is not None:
             similarity = similarity * (1 + F.softplus(self.strengths(h))).unsqueeze(-1)
@@ -200,7 +231,8 @@ class MANN(BatchedMetaLearner):
         reads = (read_w @ memory).flatten(1)  # Eq. 4
         usage = cfg.gamma * state.usage + read_w.sum(1) + write_w.sum(1)  # Eq. 5
         logits = self.out(torch.cat([h, reads], dim=1))
-        return logits, MemoryState(h, c, reads, memory, read_w, usage, least_used(usage, cfg.heads), state.label)
+        next_state = MemoryState(h, c, reads, memory, read_w, usage, least_used(usage, cfg.heads), state.label, write_w)
+        return logits, next_state
 
     def run(self, x: torch.Tensor, y: torch.Tensor, state: MemoryState | None = None) -> tuple[torch.Tensor, MemoryState]:
         """Sequences ``[B, L, C, H, W]`` with labels ``[B, L]``: logits ``[B, L, ways]`` of each step

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -41,6 +42,55 @@ def test_first_write_goes_to_the_least_used_slots_only():
     written = after.memory.abs().sum(-1)[0]
     assert (written[:2] > 0).all() and (written[2:] == 0).all()  # heads=2: slots 0 and 1
     assert torch.allclose(after.read_w.sum(-1), torch.ones(1, 2))  # reads are distributions
+
+
+def test_distinct_slots_give_each_head_one_least_used_slot_of_its_own_and_zero_them():
+    learner = small(distinct_slots=True, heads=3)
+    state = learner.initial_state(2, torch.zeros(1))
+    usage = torch.rand(2, 16)
+    memory = torch.randn(2, 16, 8)
+    state = dataclasses.replace(state, usage=usage, memory=memory)
+    with torch.no_grad():
+        learner.gates.bias.fill_(-50.0)  # every write goes to the least-used slots
+        _, after = learner.step(state, torch.rand(2, 1, 6, 6))
+    fresh = usage.argsort(-1)[:, :3]  # the 3 least-used slots, least used first
+    for b in range(2):
+        for j in range(3):  # head j writes exactly once, into the j-th least-used slot
+            assert after.write_w[b, j].argmax() == fresh[b, j]
+            assert torch.isclose(after.write_w[b, j].sum(), torch.tensor(1.0))
+            key = torch.tanh(learner.keys(after.h))[b].view(3, 8)[j]
+            assert torch.allclose(after.memory[b, fresh[b, j]], key, atol=1e-5)
+        untouched = torch.ones(16, dtype=torch.bool)
+        untouched[fresh[b]] = False
+        assert torch.equal(after.memory[b, untouched], memory[b, untouched])
+
+
+def test_shared_least_used_write_adds_every_head_to_every_least_used_slot():
+    learner = small(heads=2)  # Eq. 8 as written: one w^lu with the 2 least-used slots, shared by both heads
+    state = learner.initial_state(1, torch.zeros(1))
+    with torch.no_grad():
+        learner.gates.bias.fill_(-50.0)
+        _, after = learner.step(state, torch.rand(1, 1, 6, 6))
+    keys = torch.tanh(learner.keys(after.h)).view(2, 8)
+    assert torch.allclose(after.memory[0, 0], keys.sum(0), atol=1e-5)
+    assert torch.allclose(after.memory[0, 1], keys.sum(0), atol=1e-5)
+
+
+def test_initial_strength_sharpens_the_first_reads_and_needs_key_strength():
+    x = torch.rand(1, 6, 1, 6, 6)
+    y = torch.tensor([[0, 1, 2, 0, 1, 2]])
+
+    def entropy(**values) -> float:
+        learner = small(key_strength=True, **values)
+        with torch.no_grad():
+            _, state = learner.run(x, y)
+        return float(-(state.read_w * state.read_w.clamp_min(1e-12).log()).sum(-1).mean())
+
+    assert entropy(initial_strength=30.0) < entropy() - 0.5
+    learner = small(key_strength=True, initial_strength=10.0)
+    assert torch.allclose(1 + torch.nn.functional.softplus(learner.strengths.bias), torch.full((2,), 10.0))
+    with pytest.raises(ConfigError, match="key_strength"):
+        MANNConfig(initial_strength=10.0)
 
 
 def test_usage_decays_by_gamma_and_adds_read_and_write_weights():
