@@ -39,7 +39,7 @@ def train_command(which: str, steps: int, meta_batch: int) -> list[str]:
     _, run, extra = RUNS[which]
     return ["metalab", "train", "--algorithm", "maml-rl", "--dataset", "cheetah-dir", "--shots", str(TRAJECTORIES),
             "--queries", str(TRAJECTORIES), "--meta-batch", str(meta_batch), "--steps", str(steps),
-            "--val-every", str(steps), "--val-episodes", "4", "--threads", "1", "--seed", "0",
+            "--val-every", str(steps), "--checkpoint-every", "10", "--val-episodes", "4", "--threads", "1", "--seed", "0",
             "--out", str(run.relative_to(ROOT)), "--no-progress", *extra]
 
 

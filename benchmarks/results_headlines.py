@@ -269,7 +269,7 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
                 key = "maml-rl" if run.startswith("MAML") else "pretrained"
                 entries.append({
                     "id": f"rl/cheetah_dir/{key}/{direction}/after_{steps}", "area": "rl", "experiment": "rl/cheetah_dir",
-                    "what": f"{run}, 60 meta-iterations: mean return on half-cheetah direction ({direction} tasks) "
+                    "what": f"{run}, 150 meta-iterations: mean return on half-cheetah direction ({direction} tasks) "
                             f"after {steps} policy-gradient steps, 40 fixed test tasks",
                     "function": "cheetah_return", "args": {"file": cheetah, "run": run, "direction": direction,
                                                            "steps": steps}, "decimals": 2})
