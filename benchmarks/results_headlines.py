@@ -8,6 +8,7 @@ experiment's headline figures are added here.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -214,54 +215,37 @@ def _other_entries() -> list[dict[str, Any]]:
     return entries
 
 
+def _rl_return_entries(folder: str, runs: Iterable[tuple[str, str]], what: str) -> list[dict[str, Any]]:
+    """Returns after 0-3 policy-gradient steps of each ``(key, label)`` run in results/rl/FOLDER's
+    evaluation.json (``what``: a template with ``{label}`` and ``{steps}``)."""
+    file = f"results/rl/{folder}/evaluation.json"
+    return [{"id": f"rl/{folder}/{run}/after_{steps}", "area": "rl", "experiment": f"rl/{folder}",
+             "what": what.format(label=label, steps=steps), "function": "rl_return",
+             "args": {"file": file, "run": run, "steps": steps}, "decimals": 2}
+            for run, label in runs for steps in range(4)]
+
+
 def _rl_mann_compare_entries() -> list[dict[str, Any]]:
     entries = []
-    nav = "results/rl/navigation2d/evaluation.json"
-    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient"),
-                       ("pretrained", "policy pretrained on all goals + policy gradient"),
-                       ("oracle", "oracle (observes the goal) + policy gradient")):
-        for steps in range(4):
-            entries.append({
-                "id": f"rl/navigation2d/{run}/after_{steps}", "area": "rl", "experiment": "rl/navigation2d",
-                "what": f"{label}: mean return on 2D navigation after {steps} policy-gradient steps, 100 fixed test goals",
-                "function": "rl_return", "args": {"file": nav, "run": run, "steps": steps}, "decimals": 2})
-    probe = "results/rl/navigation2d_std/evaluation.json"
-    for variant in ("paper", "low-std", "log-std-step"):
-        for steps in range(4):
-            entries.append({
-                "id": f"rl/navigation2d_std/{variant}/after_{steps}", "area": "rl", "experiment": "rl/navigation2d_std",
-                "what": f"MAML-RL variant {variant}, 50 meta-iterations: mean return on 2D navigation after {steps} "
-                        "policy-gradient steps, 40 fixed test goals",
-                "function": "rl_return", "args": {"file": probe, "run": variant, "steps": steps}, "decimals": 2})
-    noise = "results/rl/navigation2d_levers_250/evaluation.json"
-    for variant in ("low-std", "std-0.1", "low-std-log-std-step", "two-inner-steps"):
-        for steps in range(4):
-            entries.append({
-                "id": f"rl/navigation2d_levers_250/{variant}/after_{steps}", "area": "rl",
-                "experiment": "rl/navigation2d_levers_250",
-                "what": f"MAML-RL variant {variant}, 250 meta-iterations: mean return on 2D navigation after {steps} "
-                        "policy-gradient steps, 100 fixed test goals",
-                "function": "rl_return", "args": {"file": noise, "run": variant, "steps": steps}, "decimals": 2})
-    normalised = "results/rl/navigation2d_normalised/evaluation.json"
-    for variant in json.loads((ROOT / normalised).read_text(encoding="utf-8")):
-        for steps in range(4):
-            entries.append({
-                "id": f"rl/navigation2d_normalised/{variant}/after_{steps}", "area": "rl",
-                "experiment": "rl/navigation2d_normalised",
-                "what": f"MAML-RL with normalised actions, variant {variant}: mean return on 2D navigation after "
-                        f"{steps} policy-gradient steps, 100 fixed test goals",
-                "function": "rl_return", "args": {"file": normalised, "run": variant, "steps": steps}, "decimals": 2})
-    recommended = "results/rl/navigation2d_recommended/evaluation.json"
-    for run, label in (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient"),
-                       ("pretrained", "policy pretrained on all goals + policy gradient"),
-                       ("oracle", "oracle (observes the goal) + policy gradient")):
-        for steps in range(4):
-            entries.append({
-                "id": f"rl/navigation2d_recommended/{run}/after_{steps}", "area": "rl",
-                "experiment": "rl/navigation2d_recommended",
-                "what": f"{label}, recommended settings (normalised actions, std 0.5, narrowing std): mean return on "
-                        f"2D navigation after {steps} policy-gradient steps of 40 trajectories, 100 fixed test goals",
-                "function": "rl_return", "args": {"file": recommended, "run": run, "steps": steps}, "decimals": 2})
+    baselines = (("maml-rl", "MAML-RL"), ("random-init", "random initialisation + policy gradient"),
+                 ("pretrained", "policy pretrained on all goals + policy gradient"),
+                 ("oracle", "oracle (observes the goal) + policy gradient"))
+    entries += _rl_return_entries("navigation2d", baselines,
+                                  "{label}: mean return on 2D navigation after {steps} policy-gradient steps, 100 fixed test goals")
+    entries += _rl_return_entries("navigation2d_std", ((v, v) for v in ("paper", "low-std", "log-std-step")),
+                                  "MAML-RL variant {label}, 50 meta-iterations: mean return on 2D navigation after {steps} "
+                                  "policy-gradient steps, 40 fixed test goals")
+    entries += _rl_return_entries("navigation2d_levers_250",
+                                  ((v, v) for v in ("low-std", "std-0.1", "low-std-log-std-step", "two-inner-steps")),
+                                  "MAML-RL variant {label}, 250 meta-iterations: mean return on 2D navigation after {steps} "
+                                  "policy-gradient steps, 100 fixed test goals")
+    normalised = json.loads((ROOT / "results/rl/navigation2d_normalised/evaluation.json").read_text(encoding="utf-8"))
+    entries += _rl_return_entries("navigation2d_normalised", ((v, v) for v in normalised),
+                                  "MAML-RL with normalised actions, variant {label}: mean return on 2D navigation after "
+                                  "{steps} policy-gradient steps, 100 fixed test goals")
+    entries += _rl_return_entries("navigation2d_recommended", baselines,
+                                  "{label}, recommended settings (normalised actions, std 0.5, narrowing std): mean return on "
+                                  "2D navigation after {steps} policy-gradient steps of 40 trajectories, 100 fixed test goals")
     cheetah = "results/rl/cheetah_dir/evaluation.json"
     for run in ("MAML-RL (metalab)", "pretrained + PG (metalab)"):
         for direction in ("all", "forward", "backward"):
