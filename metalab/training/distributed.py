@@ -10,6 +10,7 @@ initialisation (same seed), so parameters stay identical. The effective meta-bat
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 from typing import Any
@@ -46,7 +47,16 @@ def setup(device: torch.device) -> tuple[Ranks, torch.device]:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # a group left to the interpreter's exit can abort the process while its threads are torn
+        # down ("terminate called without an active exception"): destroy it first, once
+        atexit.register(teardown)
     return ranks, device
+
+
+def teardown() -> None:
+    """Destroy the process group :func:`setup` joined (safe to call twice or without one)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def average_gradients(parameters: list[torch.nn.Parameter], ranks: Ranks) -> None:
