@@ -32,9 +32,10 @@ RUNS = ROOT / "runs" / "bandits"
 # (arms, pulls) -> NAMEs: configs/rl2_bandit_NAME.yaml trains runs/bandits/rl2_NAME; of several
 # runs of a setting the table reports the one with the best validation score (all are in results.json)
 TRAINED = {(5, 10): ["k5_n10"], (10, 10): ["k10_n10"],
-           (5, 100): ["k5_n100", "k5_n100_std", "k5_n100_long", "k5_n100_3k"], (10, 100): ["k10_n100_3k"]}
+           (5, 100): ["k5_n100", "k5_n100_std", "k5_n100_long", "k5_n100_3k"], (10, 100): ["k10_n100_3k"],
+           (5, 500): ["k5_n500"], (10, 500): ["k10_n500"]}
 # runs trained at idle priority beside other jobs: their wall time measures the machine's load, not their cost
-IDLE_PRIORITY = {"k5_n100_3k", "k10_n100_3k"}
+IDLE_PRIORITY = {"k5_n100_3k", "k10_n100_3k", "k5_n500", "k10_n500"}
 SETTINGS = [(k, n) for n in (10, 100, 500) for k in (5, 10)]
 STRATEGY_NAMES = {"random": "Random", "gittins": "Gittins", "thompson": "TS", "ucb1": "UCB1",
                   "epsilon-greedy": "eps-greedy", "greedy": "Greedy"}
@@ -194,6 +195,15 @@ def main() -> None:
     print("wrote", OUT)
 
 
+def trained_note() -> str:
+    """Which settings RL^2 was trained for (the README's cells of the others say "not trained")."""
+    missing = [(k, n) for k, n in SETTINGS if (k, n) not in TRAINED]
+    if not missing:
+        return "RL^2 was trained in every setting."
+    return ("RL^2 was trained for " + "; ".join(f"n={n}, k={k}" for k, n in TRAINED)
+            + ' only; the other RL^2 cells say "not trained".')
+
+
 def kept_note(meta: dict) -> str:
     kept = meta.get("kept_from")
     if not kept:
@@ -272,12 +282,11 @@ CPUs, torch {meta['machine']['torch']}, one thread. Commands: meta.json; raw row
 - RL^2 is trained with PPO (8 epochs per meta-batch, GAE with discount 0.99 and lambda 0.95) instead
   of TRPO, with a 64-unit GRU instead of 256 units, and for minutes on one shared CPU core with
   {', '.join(f"{c}: {training[c]['steps']} steps" for c in training if training[c])}
-  (meta-batches of 32 tasks x 4 trials at n=10, 16 x 4 at n=100). RL^2 was trained for
-  {'; '.join(f"n={n}, k={k}" for k, n in TRAINED)} only; the other RL^2 cells say "not trained". At n=100
+  (meta-batches of 32 tasks x 4 trials at n=10, 16 x 4 at n=100 and n=500). {trained_note()} At n=100
   a second run standardises the advantages per task (`k5_n100_std`), a third does so for twice
   the steps (`k5_n100_long`) and a fourth for 3000 steps (`k5_n100_3k`, and `k10_n100_3k` for 10
-  arms); the table shows the run with the best score on the validation tasks
-  (never the test tasks).
+  arms); at n=500 one run per arm count trains 1500 steps (a step there costs five times one at
+  n=100). The table shows the run with the best score on the validation tasks (never the test tasks).
 - Gittins: the discounted index for Beta(1, 1) priors by calibration (dynamic programming on a
   grid of retirement rewards, truncated where the discount factor's power falls under 1e-3), with
   discount 1 - 1/n, an approximation for a finite trial. The index of Beta(1, 1) at discount 0.9

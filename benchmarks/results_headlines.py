@@ -304,6 +304,17 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
          "/work/runs/mpp_lslr_bnwb": ("lslr_bnwb", "MAML + learned per-step rates + per-step batch norm")},
         "after 800 meta-updates", ("base_minus_options", "MAML minus MAML with learned per-step rates and per-step "
                                    "batch norm at equal meta-updates"))
+    ablation = "omniglot/maml_plus_plus_ablation"
+    for file in sorted((ROOT / "results" / ablation).glob("compare_*.json")):
+        fix = file.stem.removeprefix("compare_")
+        entries += _paired_runs_entries(
+            ablation, {f"runs/maml_plus_plus_ablation/{fix}": (fix, f"MAML with MAML++'s {fix} fix")},
+            "after 400 meta-updates", (f"maml_minus_{fix}", f"MAML minus MAML with MAML++'s {fix} fix (negative: the "
+                                       "fix helps)"), file=file.name)
+    if (ROOT / "results" / ablation / "compare_msl.json").exists():
+        entries += _paired_runs_entries(ablation, {"runs/maml_plus_plus_ablation/maml": (
+            "maml", "plain MAML (two inner steps, constant meta learning rate)")}, "after 400 meta-updates", None,
+            file="compare_msl.json")
     entries += _paired_runs_entries(
         "omniglot/metalstm_vs_maml_10min", {"runs/eq10/maml": ("maml", "MAML"),
                                             "runs/eq10/metalstm": ("metalstm", "LSTM meta-learner (metalstm)")},
@@ -312,18 +323,19 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
 
 
 def _paired_runs_entries(experiment: str, runs: dict[str, tuple[str, str]], trained: str,
-                         pair: tuple[str, str]) -> list[dict[str, Any]]:
+                         pair: tuple[str, str] | None, file: str = "compare.json") -> list[dict[str, Any]]:
     """Two runs of a ``metalab compare --json`` (5-way 1-shot, 600 episodes) in ``experiment``'s
-    ``compare.json``: each run's accuracy (``runs``: name in the file -> id, label) and their
-    mean paired difference (``pair``: id, what)."""
-    file = f"results/{experiment}/compare.json"
+    ``file``: each run's accuracy (``runs``: name in the file -> id, label) and their mean paired
+    difference (``pair``: id, what; None: not listed)."""
+    file = f"results/{experiment}/{file}"
     entries = [{"id": f"{experiment}/{key}", "area": "omniglot", "experiment": experiment,
                 "what": f"{label} {trained}: 5-way 1-shot test accuracy (%), 600 fixed episodes",
                 "function": "compare_json", "args": {"file": file, "run": run}, "decimals": 2}
                for run, (key, label) in runs.items()]
-    entries.append({"id": f"{experiment}/{pair[0]}", "area": "omniglot", "experiment": experiment,
-                    "what": f"{pair[1]}: mean paired accuracy difference (points), the same 600 episodes",
-                    "function": "compare_json", "args": {"file": file, "pair": 0}, "decimals": 2})
+    if pair is not None:
+        entries.append({"id": f"{experiment}/{pair[0]}", "area": "omniglot", "experiment": experiment,
+                        "what": f"{pair[1]}: mean paired accuracy difference (points), the same 600 episodes",
+                        "function": "compare_json", "args": {"file": file, "pair": 0}, "decimals": 2})
     return entries
 
 
