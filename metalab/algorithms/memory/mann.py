@@ -64,6 +64,10 @@ class MANNConfig:
             from (its bias set so that ``beta = initial_strength`` at ``h = 0``); None keeps the
             default initialisation (``beta`` about 1.7). With cosines in [-1, 1] over 128 slots a
             read can only be sharp if ``beta`` is about 10 or more.
+        read_before_write: reads address and read the memory as it was before this step's write
+            (``M_{t-1}`` with the least-used slot zeroed), so a key cannot find its own copy.
+            Eqs. 2-4 as written (False) read ``M_t``, after the write of the same key, whose
+            fresh slot always matches it (cosine 1): sharp reads then land on themselves.
         grad_clip: clamp of the gradient through the controller's hidden state at every step
             (NTM-style models stall or go NaN without it); 0 disables.
     """
@@ -80,6 +84,7 @@ class MANNConfig:
     distinct_slots: bool = False
     key_strength: bool = False
     initial_strength: float | None = option(None, above=1, meaning=" (beta at initialisation)")
+    read_before_write: bool = False
     grad_clip: float = option(10.0, minimum=0, meaning=" (0: no clamp)")
 
     def __post_init__(self) -> None:
@@ -223,12 +228,14 @@ class MANN(BatchedMetaLearner):
             erase = F.one_hot(state.usage.argmin(-1), cfg.slots).to(h.dtype)
         write_w = gate * state.read_w + (1 - gate) * fresh  # Eq. 7 [B, H, S]
         # Zero the least-used slot(s) (by the previous usage), then write every head's key (Eq. 8).
-        memory = state.memory * (1 - erase).unsqueeze(-1) + write_w.transpose(1, 2) @ keys
-        similarity = cosine_similarity(keys, memory)  # Eq. 2
+        erased = state.memory * (1 - erase).unsqueeze(-1)
+        memory = erased + write_w.transpose(1, 2) @ keys
+        read_from = erased if cfg.read_before_write else memory
+        similarity = cosine_similarity(keys, read_from)  # Eq. 2
         if self.strengths is not None:
             similarity = similarity * (1 + F.softplus(self.strengths(h))).unsqueeze(-1)
         read_w = torch.softmax(similarity, dim=-1)  # Eq. 3 (max-shifted: no overflow)
-        reads = (read_w @ memory).flatten(1)  # Eq. 4
+        reads = (read_w @ read_from).flatten(1)  # Eq. 4
         usage = cfg.gamma * state.usage + read_w.sum(1) + write_w.sum(1)  # Eq. 5
         logits = self.out(torch.cat([h, reads], dim=1))
         next_state = MemoryState(h, c, reads, memory, read_w, usage, least_used(usage, cfg.heads), state.label, write_w)

@@ -76,6 +76,25 @@ def test_shared_least_used_write_adds_every_head_to_every_least_used_slot():
     assert torch.allclose(after.memory[0, 1], keys.sum(0), atol=1e-5)
 
 
+def test_read_before_write_reads_the_memory_without_the_steps_own_key():
+    state = small().initial_state(1, torch.zeros(1))
+    memory = torch.randn(1, 16, 8)
+    state = dataclasses.replace(state, memory=memory, usage=torch.rand(1, 16))
+    x = torch.rand(1, 1, 6, 6)
+    after_write, before_write = small(), small(read_before_write=True)  # same seed: same weights
+    with torch.no_grad():
+        _, a = after_write.step(state, x)
+        _, b = before_write.step(state, x)
+    assert torch.allclose(a.memory, b.memory)  # the write itself is unchanged
+    erased = memory.clone()
+    erased[0, state.usage.argmin()] = 0.0
+    keys = torch.tanh(before_write.keys(b.h)).view(1, 2, 8)
+    expected = torch.softmax(cosine_similarity(keys, erased), -1)
+    assert torch.allclose(b.read_w, expected, atol=1e-6)
+    assert torch.allclose(b.reads, (expected @ erased).flatten(1), atol=1e-6)
+    assert not torch.allclose(a.read_w, b.read_w)
+
+
 def test_initial_strength_sharpens_the_first_reads_and_needs_key_strength():
     x = torch.rand(1, 6, 1, 6, 6)
     y = torch.tensor([[0, 1, 2, 0, 1, 2]])
