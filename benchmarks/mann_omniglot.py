@@ -1,7 +1,7 @@
 """MANN and its LSTM baseline on Santoro et al. (2016)'s 5-class Omniglot sequences.
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/mann_omniglot.py --out results/omniglot/mann \
-    [--minutes 22] [--baseline-minutes 6] [--episodes 1000] [--key-strength] [--optimizer rmsprop --lr 1e-4]
+    [--minutes 22] [--baseline-minutes 6] [--episodes 1000] [--key-strength] [--mann-option KEY=VALUE ...] [--optimizer rmsprop --lr 1e-4]
 
 Each learner is meta-trained with ``metalab.training.train`` (the shared loop) for a wall-clock
 budget on sequences of 5 classes x 10 instances (50 steps, label shown one step late) from the
@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 from metalab.data.preprocess import Preprocess
 from metalab.evaluation.evaluate import evaluate, mean_ci95
@@ -142,13 +143,19 @@ def main() -> None:
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--key-strength", action="store_true")
+    parser.add_argument("--mann-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="another MANN option (value parsed as YAML), e.g. read_before_write=true")
     parser.add_argument("--reuse", action="store_true", help="score existing runs' last.pt instead of training")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"paper": {k: {ordinal(i): v for i, v in row.items()} for k, row in PAPER.items()}}
-    results["mann"] = run("mann", {"key_strength": args.key_strength}, args.minutes, args, out)
+    options = {"key_strength": args.key_strength}
+    for item in args.mann_option:
+        key, _, value = item.partition("=")
+        options[key] = yaml.safe_load(value)
+    results["mann"] = run("mann", options, args.minutes, args, out)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     if args.baseline_minutes > 0:
         results["lstm"] = run("lstm", {"memory": False}, args.baseline_minutes, args, out)
@@ -156,7 +163,9 @@ def main() -> None:
     figure(results, out / "accuracy_by_instance.png")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     command = "OMP_NUM_THREADS=1 taskset -c 0 python benchmarks/mann_omniglot.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False, True)) + "".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+        if v is not None and not isinstance(v, (bool, list))) + "".join(
+        f" --mann-option {item}" for item in args.mann_option) + "".join(
         f" --{k.replace('_', '-')}" for k, v in vars(args).items() if v is True)
     budget = "; ".join(f"{name}: {minutes:g} min budget, {results[name]['steps']} steps of {args.meta_batch} episodes "
                        f"in {results[name]['train_seconds'] / 60:.1f} min" for name, minutes in
