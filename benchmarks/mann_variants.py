@@ -35,10 +35,10 @@ VARIANTS = {  # name -> MANN options on top of {"key_strength": True}
     "distinct_slots": {"distinct_slots": True},  # 4 heads, each into a least-used slot of its own
     "strength10": {"initial_strength": 10.0},  # key strength starting at 10 instead of about 1.7: sharp reads
     "distinct_strength10": {"distinct_slots": True, "initial_strength": 10.0},
-    "no_strength": {"key_strength": False},
+    "no_strength": {"key_strength": False},  # Santoro et al.'s Eq. 2-3 as written: softmax of plain cosines
     # reads address the memory before the step's own write: a key cannot find its own copy
     "read_before_write": {"read_before_write": True},
-    "read_before_write_strength10": {"read_before_write": True, "initial_strength": 10.0},  # Santoro et al.'s Eq. 2-3 as written: softmax of plain cosines
+    "read_before_write_strength10": {"read_before_write": True, "initial_strength": 10.0},
 }
 
 

@@ -11,6 +11,10 @@ read vectors, and for each of its read heads emits a key ``k_t`` and a write gat
   ``w^w_t = sigmoid(alpha_t) w^r_{t-1} + (1 - sigmoid(alpha_t)) w^lu_{t-1}``; before writing, the
   least-used slot is zeroed, then ``M_t(i) = M_{t-1}(i) + w^w_t(i) k_t``.
 
+With ``read_before_write`` the read addresses ``M_{t-1}`` (the least-used slot zeroed) instead
+of ``M_t``, so a key cannot find the copy of itself just written; measured, that is what lets
+sharp reads find the class's earlier slot (``results/omniglot/mann/read_before_write``).
+
 The class scores come from ``[h_t, r_t]``. Because the label arrives one step late, the
 network must bind an image to its label in memory and retrieve it when the class returns.
 
