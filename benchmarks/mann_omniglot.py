@@ -153,7 +153,9 @@ def main() -> None:
     results = {"paper": {k: {ordinal(i): v for i, v in row.items()} for k, row in PAPER.items()}}
     options = {"key_strength": args.key_strength}
     for item in args.mann_option:
-        key, _, value = item.partition("=")
+        key, equals, value = item.partition("=")
+        if not equals:
+            parser.error(f"--mann-option {item!r}: give KEY=VALUE, e.g. read_before_write=true")
         options[key] = yaml.safe_load(value)
     results["mann"] = run("mann", options, args.minutes, args, out)
     (out / "results.json").write_text(json.dumps(results, indent=1))

@@ -263,36 +263,25 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
             "id": f"rl/rl2_navigation2d/episode_{episode + 1}", "area": "rl", "experiment": "rl/rl2_navigation2d",
             "what": f"RL^2: mean return of episode {episode + 1} of a 2-episode trial on 2D navigation, 100 fixed test goals",
             "function": "rl_return", "args": {"file": rl2_nav, "run": "rl2", "steps": episode}, "decimals": 2})
-    mann = "results/omniglot/mann/results.json"
-    for learner, label in (("mann", "MANN"), ("lstm", "LSTM baseline")):
+    runs = (  # (results file, id prefix, learner key in the file, label)
+        ("results/omniglot/mann/results.json", "omniglot/mann/mann", "mann", "MANN"),
+        ("results/omniglot/mann/results.json", "omniglot/mann/lstm", "lstm", "LSTM baseline"),
+        ("results/omniglot/mann/read_before_write/results.json", "omniglot/mann/read_before_write", "mann",
+         "MANN reading before its write (key strength from 10)"),
+    )
+    for file, prefix, learner, label in runs:
         for instance in ("1st", "2nd", "3rd", "4th", "5th", "10th", "all"):
             what = "every step" if instance == "all" else f"the {instance} presentation of a class"
             entries.append({
-                "id": f"omniglot/mann/{learner}/{instance}", "area": "omniglot", "experiment": "omniglot/mann",
+                "id": f"{prefix}/{instance}", "area": "omniglot", "experiment": "omniglot/mann",
                 "what": f"{label}: accuracy (%) on {what}, 5-class Omniglot sequences, 1000 fixed test sequences",
-                "function": "mann_instance", "args": {"file": mann, "learner": learner, "instance": instance},
+                "function": "mann_instance", "args": {"file": file, "learner": learner, "instance": instance},
                 "decimals": 2})
-    for setting in ("5-way 1-shot", "5-way 5-shot"):
-        entries.append({
-            "id": f"omniglot/mann/mann/{setting.replace(' ', '_')}", "area": "omniglot", "experiment": "omniglot/mann",
-            "what": f"MANN: {setting} test accuracy (%), 600 fixed standard episodes",
-            "function": "mann_standard", "args": {"file": mann, "setting": setting}, "decimals": 2})
-    rbw = "results/omniglot/mann/read_before_write/results.json"
-    for instance in ("1st", "2nd", "3rd", "4th", "5th", "10th", "all"):
-        what = "every step" if instance == "all" else f"the {instance} presentation of a class"
-        entries.append({
-            "id": f"omniglot/mann/read_before_write/{instance}", "area": "omniglot",
-            "experiment": "omniglot/mann",
-            "what": f"MANN reading before its write (key strength from 10): accuracy (%) on {what}, "
-                    "5-class Omniglot sequences, 1000 fixed test sequences",
-            "function": "mann_instance", "args": {"file": rbw, "learner": "mann", "instance": instance},
-            "decimals": 2})
-    for setting in ("5-way 1-shot", "5-way 5-shot"):
-        entries.append({
-            "id": f"omniglot/mann/read_before_write/{setting.replace(' ', '_')}", "area": "omniglot",
-            "experiment": "omniglot/mann",
-            "what": f"MANN reading before its write: {setting} test accuracy (%), 600 fixed standard episodes",
-            "function": "mann_standard", "args": {"file": rbw, "setting": setting}, "decimals": 2})
+        for setting in ("5-way 1-shot", "5-way 5-shot") if learner == "mann" else ():
+            entries.append({
+                "id": f"{prefix}/{setting.replace(' ', '_')}", "area": "omniglot", "experiment": "omniglot/mann",
+                "what": f"{label}: {setting} test accuracy (%), 600 fixed standard episodes",
+                "function": "mann_standard", "args": {"file": file, "setting": setting}, "decimals": 2})
     bandits = "results/rl/bandits/results.json"
     names = {"random": "random", "greedy": "greedy", "epsilon-greedy": "epsilon-greedy (0.1)", "ucb1": "UCB1",
              "thompson": "Thompson sampling", "gittins": "Gittins index", "rl2": "RL^2"}
