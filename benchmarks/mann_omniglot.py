@@ -74,7 +74,13 @@ def run(name: str, learner_values: dict, minutes: float, args, out: Path) -> dic
         val_every=args.val_every, val_episodes=100, seed=args.seed, out=str(folder), device="cpu", threads=1,
         learner=learner_values, preprocess={"size": 20},
     )
-    train(config, progress=False, command=["python", "benchmarks/mann_omniglot.py"])
+    if args.processes == 1:
+        train(config, progress=False, command=["python", "benchmarks/mann_omniglot.py"])
+    else:  # one process per core (torchrun, gloo); --meta-batch episodes per process
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        (folder.parent / f"{name}_torchrun.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        subprocess.run(["torchrun", "--nproc_per_node", str(args.processes), "-m", "metalab", "train", "--config",
+                        str(folder.parent / f"{name}_torchrun.yaml"), "--no-progress"], check=True)
     return score(name, folder, learner_values, args, out)
 
 
@@ -83,7 +89,7 @@ def score(name: str, folder: Path, learner_values: dict, args, out: Path) -> dic
     learner, _, state = load_learner(folder / "last.pt")
     steps, elapsed = state["step"], float(state.get("elapsed", 0.0))
     test = load_tasks("omniglot-sequences", "test", data_dir=args.data, preprocess=Preprocess(size=20))
-    record = {"steps": steps, "episodes_seen": steps * args.meta_batch, "train_seconds": round(elapsed, 1),
+    record = {"steps": steps, "processes": args.processes, "episodes_seen": steps * args.meta_batch * args.processes, "train_seconds": round(elapsed, 1),
               "seconds_per_batch": round(elapsed / max(1, steps), 3),
               "learner": learner_values, "by_instance": by_instance(learner, test, args.episodes, 0)}
     if learner.config.memory:
@@ -135,7 +141,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=22.0)
     parser.add_argument("--baseline-minutes", type=float, default=6.0)
     parser.add_argument("--episodes", type=int, default=1000)
-    parser.add_argument("--meta-batch", type=int, default=16)
+    parser.add_argument("--meta-batch", type=int, default=16, help="episodes per step (per process)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="train on this many processes, one per core (torchrun, gloo), each --meta-batch episodes")
     parser.add_argument("--optimizer", default="adam", help="adam or rmsprop (Santoro et al.: rmsprop, lr 1e-4)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--schedule", default="constant", help="constant or cosine (to zero at the budget's end)")
@@ -164,17 +172,20 @@ def main() -> None:
         (out / "results.json").write_text(json.dumps(results, indent=1))
     figure(results, out / "accuracy_by_instance.png")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    command = "OMP_NUM_THREADS=1 taskset -c 0 python benchmarks/mann_omniglot.py " + " ".join(
+    pinning = "taskset -c 0 " if args.processes == 1 else ""
+    command = f"OMP_NUM_THREADS=1 {pinning}python benchmarks/mann_omniglot.py " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
         if v is not None and not isinstance(v, (bool, list))) + "".join(
         f" --mann-option {item}" for item in args.mann_option) + "".join(
         f" --{k.replace('_', '-')}" for k, v in vars(args).items() if v is True)
-    budget = "; ".join(f"{name}: {minutes:g} min budget, {results[name]['steps']} steps of {args.meta_batch} episodes "
+    budget = "; ".join(f"{name}: {minutes:g} min budget, {results[name]['steps']} steps of "
+                       f"{args.meta_batch * args.processes} episodes "
                        f"in {results[name]['train_seconds'] / 60:.1f} min" for name, minutes in
                        (("mann", args.minutes), ("lstm", args.baseline_minutes)) if name in results)
     meta = {"commands": [command], "budget": budget, "commit": commit,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": "Intel Xeon, 2 cores, one thread pinned to one core (the other core ran another job)",
+            "machine": "Intel Xeon, 2 cores, one thread pinned to one core (the other core ran another job)"
+                       if args.processes == 1 else f"Intel Xeon, 2 cores, {args.processes} processes x 1 thread (torchrun, gloo)",
             "platform": f"{platform.machine()}, {platform.processor() or 'cpu'}",
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "torch": torch.__version__, "test_episodes": args.episodes, "test_seed": 0, "task": "5 classes x 10 instances",
