@@ -77,10 +77,11 @@ def run(name: str, learner_values: dict, minutes: float, args, out: Path) -> dic
     if args.processes == 1:
         train(config, progress=False, command=["python", "benchmarks/mann_omniglot.py"])
     else:  # one process per core (torchrun, gloo); --meta-batch episodes per process
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        (folder.parent / f"{name}_torchrun.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        config_file = folder.parent / f"{name}_torchrun.yaml"
+        config_file.parent.mkdir(parents=True, exist_ok=True)
+        config_file.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         subprocess.run(["torchrun", "--nproc_per_node", str(args.processes), "-m", "metalab", "train", "--config",
-                        str(folder.parent / f"{name}_torchrun.yaml"), "--no-progress"], check=True)
+                        str(config_file), "--no-progress"], check=True)
     return score(name, folder, learner_values, args, out)
 
 
@@ -89,7 +90,8 @@ def score(name: str, folder: Path, learner_values: dict, args, out: Path) -> dic
     learner, _, state = load_learner(folder / "last.pt")
     steps, elapsed = state["step"], float(state.get("elapsed", 0.0))
     test = load_tasks("omniglot-sequences", "test", data_dir=args.data, preprocess=Preprocess(size=20))
-    record = {"steps": steps, "processes": args.processes, "episodes_seen": steps * args.meta_batch * args.processes, "train_seconds": round(elapsed, 1),
+    record = {"steps": steps, "processes": args.processes, "episodes_seen": steps * args.meta_batch * args.processes,
+              "train_seconds": round(elapsed, 1),
               "seconds_per_batch": round(elapsed / max(1, steps), 3),
               "learner": learner_values, "by_instance": by_instance(learner, test, args.episodes, 0)}
     if learner.config.memory:

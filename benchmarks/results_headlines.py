@@ -268,6 +268,8 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
         ("results/omniglot/mann/results.json", "omniglot/mann/lstm", "lstm", "LSTM baseline"),
         ("results/omniglot/mann/read_before_write/results.json", "omniglot/mann/read_before_write", "mann",
          "MANN reading before its write (key strength from 10)"),
+        ("results/omniglot/mann/two_cores/results.json", "omniglot/mann/two_cores", "mann",
+         "MANN reading before its write (key strength from 10), both cores"),
     )
     for file, prefix, learner, label in runs:
         for instance in ("1st", "2nd", "3rd", "4th", "5th", "10th", "all"):
