@@ -49,6 +49,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+
 METHODS = ("warm", "cold", "random", "flaml", "sklearn")
 # Experiments beside the protocol's five: (a) with TPE's 10 random start-up trials after the
 # warm-start configurations (AutoClassifier(explore_after_warmstart=True)); (a) with the best
@@ -80,18 +83,6 @@ def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     from sklearn.metrics import balanced_accuracy_score
 
     return float(balanced_accuracy_score(y_true, np.asarray(y_pred).astype(str)))
-
-
-def _cpu_model() -> str:
-    """The CPU's model name (Linux), which ``platform.processor()`` leaves empty there: rows
-    from different machines must not be read as one run's."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def run_auto(kind: str, budget: float, group: str, base: Any, seed: int, data: tuple,
@@ -267,7 +258,7 @@ def command_run(args: argparse.Namespace) -> int:
     done = finished_keys(out)
     base = load_metabase(args.metabase)
     methods = [m for m in args.methods if m != "flaml" or _has_flaml()]
-    machine = f"{platform.machine()} {_cpu_model()} python {platform.python_version()}"
+    machine = f"{platform.machine()} {cpu_model()} python {platform.python_version()}"
     for entry in entries:
         dataset = load_keel(entry["name"], args.keel_root)
         data = _split(dataset, args.seed)

@@ -25,8 +25,11 @@ may use and the load average.
 A system that raises, or returns no prediction, is recorded with ``failed: true`` and scores
 balanced accuracy 0.5 (:data:`FAILED_SCORE`), a constant predictor's score on two classes as
 the AutoML Benchmark imputes it (on K > 2 classes a constant predictor scores 1/K, so 0.5
-is lenient there); an overrun is recorded, never cut short or excused. Each run is in this
-process: a system that hangs stalls the shard (none did in the pilot).
+is lenient there); an overrun is recorded, never cut short or excused, up to a hard limit:
+each run is a forked child process, killed with everything it started once it has run
+``max(--kill-factor x budget, --kill-floor)`` seconds (20 x and 300 s by default; the pilot's
+worst overrun was 14.6 x), and recorded as failed with ``killed: true`` and the limit as its
+(lower-bound) wall time. A hang or a crash of one system then costs one row, not the shard.
 
 Run (rows are appended to a JSON-lines file; a rerun skips the (dataset, system, budget,
 split seed) rows already there, so a run cut short resumes):
@@ -63,9 +66,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
 from automl_logo import (  # noqa: E402
     _balanced_accuracy,
-    _cpu_model,
     _split,
     add_selection_arguments,
     categorical_frames,
@@ -198,6 +201,55 @@ def run_one(system: str, budget: float | None, seed: int, data: Data, **context:
     return row
 
 
+def run_isolated(system: str, budget: float | None, seed: int, data: Data, limit: float,
+                 **context: Any) -> dict:
+    """:func:`run_one` in a forked child process in its own session, killed (with any process
+    it started) after ``limit`` seconds: a row with ``killed: true`` then, or with the exit
+    code when the child dies without a row. The child inherits ``data`` and ``context``."""
+    import multiprocessing
+    import signal
+
+    def child(connection: Any) -> None:
+        os.setsid()
+        connection.send(run_one(system, budget, seed, data, **context))
+        connection.close()
+
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    process = multiprocessing.get_context("fork").Process(target=child, args=(sender,), daemon=True)
+    start = time.monotonic()
+    process.start()
+    sender.close()
+    row, finished = None, receiver.poll(limit)  # a row, or the end of the pipe: the child died
+    if finished:
+        try:
+            row = receiver.recv()
+        except EOFError:
+            pass
+    elapsed = time.monotonic() - start
+    if not finished:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.join()
+        return {"failed": True, "killed": True, "test_balanced_accuracy": FAILED_SCORE,
+                "error": f"killed after {elapsed:.0f} s, the hard limit of {limit:g} s",
+                "wall_seconds": elapsed, "total_seconds": elapsed,
+                "wall_over_budget": elapsed / budget if budget else None}
+    process.join()
+    if row is None:
+        return {"failed": True, "test_balanced_accuracy": FAILED_SCORE,
+                "error": f"the run's process died with exit code {process.exitcode} before its row",
+                "wall_seconds": elapsed, "total_seconds": elapsed,
+                "wall_over_budget": elapsed / budget if budget else None}
+    return row
+
+
+def hard_limit(budget: float | None, factor: float, floor: float) -> float:
+    """Seconds after which a run is killed: ``factor`` budgets, at least ``floor``."""
+    return max(factor * budget, floor) if budget else floor
+
+
 def installed_systems(systems: list[str]) -> list[str]:
     """``systems`` without the peers whose package is not installed (with a message)."""
     import importlib.util
@@ -219,7 +271,7 @@ def installed_systems(systems: list[str]) -> list[str]:
 
 def _machine() -> dict[str, Any]:
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {"machine": f"{platform.machine()} {_cpu_model()} python {platform.python_version()}",
+    return {"machine": f"{platform.machine()} {cpu_model()} python {platform.python_version()}",
             "cores": cores, "omp_threads": os.environ.get("OMP_NUM_THREADS")}
 
 
@@ -244,7 +296,9 @@ def command_run(args: argparse.Namespace) -> int:
             data = _split(dataset, seed)
             for system, budget in jobs:
                 load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-                row = run_one(system, budget, seed, data, group=dataset.group, base=base)
+                row = run_isolated(system, budget, seed, data,
+                                   hard_limit(budget, args.kill_factor, args.kill_floor),
+                                   group=dataset.group, base=base)
                 row.update(dataset=dataset.name, group=dataset.group, method=system, budget=budget,
                            seed=seed, load_before=load,
                            date=datetime.now(timezone.utc).isoformat(timespec="seconds"), **machine)
@@ -268,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                      help="outer train/test split seeds (automl_logo.py's --seed)")
     add_selection_arguments(run)
+    run.add_argument("--kill-factor", type=float, default=20.0,
+                     help="kill a run after this many budgets (default 20) ...")
+    run.add_argument("--kill-floor", type=float, default=300.0,
+                     help="... but not before this many seconds (default 300; the limit of hgb)")
     run.add_argument("--out", required=True, help="JSON-lines file to append to")
     run.set_defaults(func=command_run)
     args = parser.parse_args(argv)

@@ -18,13 +18,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl" / "cheetah_dir"
@@ -80,13 +82,6 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
 def cell(values: list[float]) -> str:
     mean, ci = mean_ci(values)
     return f"{mean:.1f} ± {ci:.1f}"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def report() -> None:

@@ -22,6 +22,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +38,9 @@ from metalab.tasks.stream import fixed_tasks
 from metalab.training.checkpoint import load_learner
 from metalab.training.config import TrainConfig
 from metalab.training.loop import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
 
 PAPER = {  # Santoro et al. 2016, Table 1, 5 classes: accuracy (%) by instance
     "MANN": dict(zip(REPORTED_INSTANCES, (36.4, 82.8, 91.0, 92.6, 94.9, 98.1))),
@@ -186,9 +190,10 @@ def main() -> None:
                        (("mann", args.minutes), ("lstm", args.baseline_minutes)) if name in results)
     meta = {"commands": [command], "budget": budget, "commit": commit,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": "Intel Xeon, 2 cores, one thread pinned to one core (the other core ran another job)"
-                       if args.processes == 1 else f"Intel Xeon, 2 cores, {args.processes} processes x 1 thread (torchrun, gloo)",
-            "platform": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+            "machine": f"{cpu_model()}, {os.cpu_count()} cores, " + (
+                "one thread pinned to one core" if args.processes == 1
+                else f"{args.processes} processes x 1 thread (torchrun, gloo)"),
+            "platform": platform.machine(),
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "torch": torch.__version__, "test_episodes": args.episodes, "test_seed": 0, "task": "5 classes x 10 instances",
             "split": "vinyals (1100 train / 100 val / 423 test characters, 4 rotations each)",

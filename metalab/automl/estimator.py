@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from metalab.errors import MetabaseError
 
+from ._progress import SearchProgress
 from ._tabular import categorical_columns, check_target, drop_empty_columns, to_frame
 from .ensemble import ensemble_selection
 from .evaluate import make_folds, search_sample, validated_rows
@@ -91,6 +92,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             most this many rows, with a warning; ``"auto"``: as many rows as give
             50,000 cells (rows x columns) per second of ``time_budget``, at least 1,000;
             ``None``: every row.
+        progress: show a progress bar over the time budget while ``fit`` runs (on standard
+            error, via tqdm), with the trial count and the best configuration so far, and a
+            line for every trial that improves on the best: a live leaderboard.
 
     Attributes:
         classes_: the class labels, shape (n_classes,).
@@ -124,6 +128,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         per_fit_time_limit: float | None = None,
         n_trials: int | None = None,
         max_search_rows: int | str | None = "auto",
+        progress: bool = False,
     ) -> None:
         self.time_budget = time_budget
         self.metabase = metabase
@@ -139,6 +144,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.per_fit_time_limit = per_fit_time_limit
         self.n_trials = n_trials
         self.max_search_rows = max_search_rows
+        self.progress = progress
 
     def _validate_params(self) -> None:
         """The one place hyperparameters are checked (at fit, as scikit-learn does): declared in
@@ -191,16 +197,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.search_rows_ = len(y_encoded)
         folds = make_folds(y_encoded, self.cv, seed)
         remaining = float(self.time_budget) - (time.monotonic() - start)
-        result = run_search(
-            frame, y_encoded, folds, n_classes=len(classes),
-            time_budget=max(remaining * 0.97, 0.01), seed=seed, sampler=self.search,
-            enqueue=enqueue,
-            n_startup_trials=TPE_STARTUP_TRIALS
-            + (len(enqueue) if self.explore_after_warmstart and self.warmstart_datasets_ else 0),
-            per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
-            n_trials=self.n_trials, keep_best=self.ensemble_nbest, keep_models=True,
-            families=check_families(self.families),
-        )
+        with SearchProgress(float(self.time_budget), start, enabled=bool(self.progress)) as progress:
+            result = self._search(frame, y_encoded, folds, len(classes), remaining, seed, enqueue,
+                                  progress.callbacks)
         finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
         self.trials_ = [
             {
@@ -233,6 +232,20 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.best_score_ = max(e.score for e in kept)
         self.fit_seconds_ = time.monotonic() - start
         return self
+
+    def _search(self, frame: pd.DataFrame, y: np.ndarray, folds: list, n_classes: int,
+                remaining: float, seed: int, enqueue: list[dict[str, Any]],
+                callbacks: Sequence[Callable[..., None]]) -> Any:
+        return run_search(
+            frame, y, folds, n_classes=n_classes,
+            time_budget=max(remaining * 0.97, 0.01), seed=seed, sampler=self.search,
+            enqueue=enqueue,
+            n_startup_trials=TPE_STARTUP_TRIALS
+            + (len(enqueue) if self.explore_after_warmstart and self.warmstart_datasets_ else 0),
+            per_fit_time_limit=self.per_fit_time_limit or max(self.time_budget / 4, 1.0),
+            n_trials=self.n_trials, keep_best=self.ensemble_nbest, keep_models=True,
+            families=check_families(self.families), callbacks=callbacks,
+        )
 
     def _fall_back(self, frame: pd.DataFrame, y: np.ndarray, start: float) -> AutoClassifier:
         """No configuration finished: predict the class prior, and say so."""

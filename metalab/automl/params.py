@@ -34,6 +34,7 @@ class Params:
     per_fit_time_limit: float | None = option(None, above=0, meaning=" (None: time_budget / 4, at least 1)")
     n_trials: int | None = option(None, minimum=1)
     max_search_rows: int | str | None = "auto"
+    progress: bool = False
 
     def __post_init__(self) -> None:
         validate(self)

@@ -128,6 +128,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     fit.add_argument("--na-values", nargs="*", default=[], help="extra tokens meaning missing")
     fit.add_argument("--max-rows", type=int, default=MAX_ROWS,
                      help="refuse a CSV with more rows than this")
+    fit.add_argument("--no-progress", action="store_true",
+                     help="no progress bar or live leaderboard while the search runs")
     fit.set_defaults(func=run_fit)
 
     predict = actions.add_parser(
@@ -275,7 +277,7 @@ def run_fit(args: argparse.Namespace) -> int:
     dataset = load_csv(args.csv, args.target, na_values=args.na_values, max_rows=args.max_rows)
     metabase = None if args.metabase.lower() == "none" else args.metabase
     model = AutoClassifier(time_budget=args.budget, metabase=metabase, seed=args.seed,
-                           families=args.families)
+                           families=args.families, progress=not args.no_progress)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         model.fit(dataset.X, dataset.y)

@@ -57,6 +57,15 @@ def test_fit_prints_a_leaderboard_and_saves_the_model(csv_file, tmp_path, capsys
     assert (out / "leaderboard.csv").read_text().startswith("trial,classifier")
 
 
+def test_fit_shows_progress_unless_told_not_to(csv_file, tmp_path, capsys):
+    assert _main(["fit", str(csv_file), "--target", "label", "--budget", "2", "--metabase",
+                  "none", "--out", str(tmp_path / "a")]) == 0
+    assert "AutoClassifier:" in capsys.readouterr().err
+    assert _main(["fit", str(csv_file), "--target", "label", "--budget", "2", "--metabase",
+                  "none", "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    assert "AutoClassifier:" not in capsys.readouterr().err
+
+
 def test_fit_searches_only_the_named_families(csv_file, tmp_path, capsys):
     out = tmp_path / "run"
     assert _main(["fit", str(csv_file), "--target", "label", "--budget", "3", "--metabase",

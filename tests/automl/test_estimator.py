@@ -139,6 +139,24 @@ def test_leaderboard_lists_every_trial_best_first(mixed_frame, tiny_metabase):
     assert all(a[0] <= b[0] for a, b in zip(model.history_, model.history_[1:]))
 
 
+def test_progress_shows_a_bar_and_a_line_for_each_new_best_trial_matching_the_leaderboard(
+        mixed_frame, capsys):
+    X, y = mixed_frame
+    model = AutoClassifier(time_budget=30, metabase=None, n_trials=4, cv=2, progress=True).fit(X, y)
+    shown = capsys.readouterr().err
+    assert "AutoClassifier:" in shown and "4 trials" in shown
+    best_lines = [line for line in shown.replace("\r", "\n").splitlines() if "(new best" in line]
+    scores = [float(line.split("balanced accuracy ")[1].split()[0]) for line in best_lines]
+    assert scores and scores == sorted(scores) and len(set(scores)) == len(scores)
+    assert scores[-1] == pytest.approx(model.leaderboard()["cv_balanced_accuracy"].max(), abs=1e-4)
+
+
+def test_no_progress_by_default_so_library_calls_stay_quiet(mixed_frame, capsys):
+    X, y = mixed_frame
+    AutoClassifier(time_budget=30, metabase=None, n_trials=1, cv=2).fit(X, y)
+    assert capsys.readouterr().err == ""
+
+
 def test_single_class_is_refused_naming_the_class(mixed_frame):
     X, _ = mixed_frame
     with pytest.raises(DataError, match=r"only one class \(0\.0\)"):

@@ -19,7 +19,15 @@ tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import automl_peers  # noqa: E402
-from automl_peers import FAILED_SCORE, SYSTEMS, autogluon_preset, installed_systems, run_one  # noqa: E402
+from automl_peers import (  # noqa: E402
+    FAILED_SCORE,
+    SYSTEMS,
+    autogluon_preset,
+    hard_limit,
+    installed_systems,
+    run_isolated,
+    run_one,
+)
 
 TINY = ["iris0", "shuttle-c2-vs-c4"]  # 150 and 129 rows, two groups
 
@@ -112,6 +120,46 @@ def test_a_working_system_is_scored_on_the_test_part():
     row = run_one("hgb", None, 0, _tiny_split())
     assert not row["failed"] and row["wall_over_budget"] is None
     assert 0 <= row["test_balanced_accuracy"] <= 1
+
+
+def test_a_run_in_its_own_process_returns_the_same_row_as_in_this_one():
+    row = run_isolated("hgb", None, 0, _tiny_split(), limit=60)
+    assert not row["failed"] and "killed" not in row
+    assert row["test_balanced_accuracy"] == run_one("hgb", None, 0, _tiny_split())["test_balanced_accuracy"]
+
+
+def test_a_hanging_system_is_killed_at_the_hard_limit_with_its_children_and_counts_as_failed(
+        monkeypatch, tmp_path):
+    import subprocess
+    import time
+
+    marker = tmp_path / "grandchild.pid"
+
+    def hangs(budget, seed, data):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        marker.write_text(str(child.pid))
+        time.sleep(60)
+
+    monkeypatch.setitem(automl_peers.RUNNERS, "flaml", hangs)
+    start = time.monotonic()
+    row = run_isolated("flaml", 0.5, 0, _tiny_split(), limit=1.5)
+    assert time.monotonic() - start < 10
+    assert row["failed"] and row["killed"] and row["test_balanced_accuracy"] == 0.5
+    assert "hard limit of 1.5 s" in row["error"] and row["wall_over_budget"] >= 3
+    pid = int(marker.read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_a_system_that_kills_its_process_counts_as_failed_with_the_exit_code(monkeypatch):
+    monkeypatch.setitem(automl_peers.RUNNERS, "autogluon", lambda budget, seed, data: os._exit(3))
+    row = run_isolated("autogluon", 2.0, 0, _tiny_split(), limit=30)
+    assert row["failed"] and "exit code 3" in row["error"] and row["test_balanced_accuracy"] == 0.5
+
+
+def test_the_hard_limit_is_a_multiple_of_the_budget_with_a_floor():
+    assert hard_limit(10, 20, 300) == 300 and hard_limit(60, 20, 300) == 1200
+    assert hard_limit(None, 20, 300) == 300
 
 
 def test_autogluon_uses_medium_quality_below_60_s_and_good_quality_from_60_s():
