@@ -215,7 +215,7 @@ def run_isolated(system: str, budget: float | None, seed: int, data: Data, limit
         connection.close()
 
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
-    process = multiprocessing.get_context("fork").Process(target=child, args=(sender,), daemon=True)
+    process = multiprocessing.get_context("fork").Process(target=child, args=(sender,))
     start = time.monotonic()
     process.start()
     sender.close()
