@@ -270,6 +270,8 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
          "MANN reading before its write (key strength from 10)"),
         ("results/omniglot/mann/two_cores/results.json", "omniglot/mann/two_cores", "mann",
          "MANN reading before its write (key strength from 10), both cores"),
+        ("results/omniglot/mann/two_cores_seed1/results.json", "omniglot/mann/two_cores_seed1", "mann",
+         "MANN reading before its write (key strength from 10), both cores, seed 1"),
     )
     for file, prefix, learner, label in runs:
         for instance in ("1st", "2nd", "3rd", "4th", "5th", "10th", "all"):
