@@ -23,6 +23,7 @@ The support LSTM reads the support set in the given (class-major) order.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 import torch.nn.functional as F
@@ -46,20 +47,24 @@ class MatchingConfig(EncoderConfig):
             embeddings have cosines in [0, 1], so at 1 the attention stays flat and learns
             slowly (not in the paper); the default 20 was measured best of 1, 10 and 20 (3
             minutes of Omniglot 5-way 1-shot training: results/omniglot/defaults_3min).
+        learn_scale: make the scale a meta-parameter (learned in log space, starting from
+            ``scale``), a learned temperature as in Oreshkin et al. 2018 (TADAM, Sec. 2.2),
+            instead of a fixed one.
     """
 
     image_size: int = option(28, minimum=1)
     fce: bool = False
     fce_steps: int = option(5, minimum=1)
     scale: float = option(20.0, above=0)
+    learn_scale: bool = False
 
 
-def cosine_attention(queries: torch.Tensor, support: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+def cosine_attention(queries: torch.Tensor, support: torch.Tensor, scale: float | torch.Tensor = 1.0) -> torch.Tensor:
     """``a(x, x_i)`` (Eq. 2): ``[..., Q, D]``, ``[..., S, D]`` -> ``[..., Q, S]``, rows summing to 1."""
     return cosine_log_attention(queries, support, scale).exp()
 
 
-def cosine_log_attention(queries: torch.Tensor, support: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+def cosine_log_attention(queries: torch.Tensor, support: torch.Tensor, scale: float | torch.Tensor = 1.0) -> torch.Tensor:
     """``log a(x, x_i)``, the log-softmax over ``scale`` times the cosine similarities."""
     cosine = F.normalize(queries, dim=-1) @ F.normalize(support, dim=-1).transpose(-1, -2)
     return (scale * cosine).log_softmax(-1)
@@ -113,6 +118,12 @@ class MatchingNet(EncoderLearner):
         config = self.config
         dim = feature_size(self.encoder, (config.in_channels, config.image_size, config.image_size))
         self.context = FullContext(dim, config.fce_steps) if config.fce else None
+        self.log_scale = nn.Parameter(torch.tensor(math.log(config.scale))) if config.learn_scale else None
+
+    @property
+    def scale(self) -> torch.Tensor | float:
+        """The cosines' multiplier: learned (``learn_scale``) or the configured constant."""
+        return self.log_scale.exp() if self.log_scale is not None else self.config.scale
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, ways: int) -> MatchingClassifier:
         check_image_size(support_x, self.config.image_size, "matching")
@@ -131,4 +142,4 @@ class MatchingNet(EncoderLearner):
         if self.context is not None:
             support = self.context.support(support)
             queries = self.context.queries(queries, support)
-        return class_logsumexp(cosine_log_attention(queries, support, self.config.scale), labels, ways)
+        return class_logsumexp(cosine_log_attention(queries, support, self.scale), labels, ways)

@@ -54,3 +54,20 @@ def test_a_scale_sharpens_the_attention_and_keeps_it_normalised():
     queries, support = torch.rand(7, 16), torch.rand(5, 16)
     flat, sharp = cosine_attention(queries, support), cosine_attention(queries, support, scale=10.0)
     assert torch.allclose(sharp.sum(-1), torch.ones(7)) and (sharp.max(-1).values > flat.max(-1).values).all()
+
+
+def test_a_learned_scale_starts_at_the_configured_one_gets_gradients_and_survives_a_checkpoint(batch):
+    torch.manual_seed(0)
+    fixed = build_learner("matching", {"scale": 10.0})
+    learned = build_learner("matching", {"scale": 10.0, "learn_scale": True})
+    learned.encoder.load_state_dict(fixed.encoder.state_dict())
+    assert fixed.log_scale is None and float(learned.scale) == pytest.approx(10.0)
+    assert torch.allclose(learned.meta_loss(batch).loss, fixed.meta_loss(batch).loss, atol=1e-5)
+    learned.meta_loss(batch).loss.backward()
+    assert learned.log_scale.grad is not None and learned.log_scale.grad.abs() > 0
+    with torch.no_grad():
+        learned.log_scale.add_(0.5)
+    restored = build_learner("matching", dataclasses.asdict(learned.config))
+    restored.load_state_dict(learned.state_dict())
+    assert float(restored.scale) == pytest.approx(10.0 * 2.718281828 ** 0.5)
+    assert torch.equal(restored.eval().predict(batch), learned.eval().predict(batch))
