@@ -205,14 +205,20 @@ def run_isolated(system: str, budget: float | None, seed: int, data: Data, limit
                  **context: Any) -> dict:
     """:func:`run_one` in a forked child process in its own session, killed (with any process
     it started) after ``limit`` seconds: a row with ``killed: true`` then, or with the exit
-    code when the child dies without a row. The child inherits ``data`` and ``context``."""
+    code when the child dies without a row. The child inherits ``data`` and ``context`` and
+    runs in a temporary working folder, removed after it."""
     import multiprocessing
     import signal
 
     def child(connection: Any) -> None:
         os.setsid()
-        connection.send(run_one(system, budget, seed, data, **context))
-        connection.close()
+        folder = tempfile.mkdtemp(prefix="automl-peers-")
+        os.chdir(folder)  # what a system leaves in its working folder (CatBoost's) goes with it
+        try:
+            connection.send(run_one(system, budget, seed, data, **context))
+        finally:
+            connection.close()
+            shutil.rmtree(folder, ignore_errors=True)
 
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     process = multiprocessing.get_context("fork").Process(target=child, args=(sender,))

@@ -158,6 +158,19 @@ def test_a_system_that_kills_its_process_counts_as_failed_with_the_exit_code(mon
     assert row["failed"] and "exit code 3" in row["error"] and row["test_balanced_accuracy"] == 0.5
 
 
+def test_what_a_system_leaves_in_its_working_folder_is_removed_with_it(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+
+    def leaves_a_folder(budget, seed, data):
+        Path("catboost_info").mkdir()
+        return np.array(["p"] * 6), {"folder": os.getcwd()}
+
+    monkeypatch.setitem(automl_peers.RUNNERS, "flaml", leaves_a_folder)
+    row = run_isolated("flaml", 2.0, 0, _tiny_split(), limit=30)
+    assert not row["failed"] and Path(row["folder"]) != tmp_path
+    assert not Path(row["folder"]).exists() and not (tmp_path / "catboost_info").exists()
+
+
 def test_the_hard_limit_is_a_multiple_of_the_budget_with_a_floor():
     assert hard_limit(10, 20, 300) == 300 and hard_limit(60, 20, 300) == 1200
     assert hard_limit(None, 20, 300) == 300
