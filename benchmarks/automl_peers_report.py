@@ -11,7 +11,9 @@ no budget, is ranked at each budget):
 - wins/ties/losses of the reference system (metalab warm-started) against each other;
 - the Friedman test over all systems, and the two-sided Wilcoxon signed-rank test of the
   reference against each other system, Holm-corrected over those comparisons (Holm 1979);
-- the 95th percentile of wall time / budget and the failure rate, per system.
+- the 95th percentile of wall time / budget and the failure rate, per system;
+- with a KEEL folder (``--keel-root`` or ``$METALAB_KEEL``), the same tables per kind of
+  dataset in its manifest (balanced, imbalanced).
 
 A failed run (``failed: true``, or a row without a score) counts as balanced accuracy 0.5.
 
@@ -107,8 +109,8 @@ def _p(value: float) -> str:
     return "n/a" if np.isnan(value) else f"{value:.2g}" if value < 0.01 else f"{value:.3f}"
 
 
-def budget_table(rows: pd.DataFrame, budget: float, reference: str = "warm") -> str:
-    """The markdown section of one budget."""
+def budget_table(rows: pd.DataFrame, budget: float, reference: str = "warm", subset: str = "") -> str:
+    """The markdown section of one budget (``subset`` names a part of the datasets in its title)."""
     table = ranks(rows)
     part = table[table["budget"] == budget]
     wide = part.pivot(index="dataset", columns="method", values="score")
@@ -119,7 +121,7 @@ def budget_table(rows: pd.DataFrame, budget: float, reference: str = "warm") -> 
     versus = comparisons(wide, reference) if reference in systems else pd.DataFrame()
     times = timing(rows[(rows["budget"] == budget) | rows["budget"].isna()])
     seeds = sorted(int(s) for s in rows.loc[rows["budget"] == budget, "seed"].unique())
-    lines = [f"\n### Budget {budget:g} s ({len(wide)} datasets, outer split seeds "
+    lines = [f"\n### Budget {budget:g} s{subset} ({len(wide)} datasets, outer split seeds "
              f"{', '.join(map(str, seeds))})\n",
              f"| system | mean rank | mean balanced accuracy | mean normalised balanced error | "
              f"{LABELS[reference].split(' ')[0]} wins/ties/losses | Holm-corrected Wilcoxon p | "
@@ -189,11 +191,32 @@ def plot_wall(rows: pd.DataFrame, path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
+def dataset_kinds(keel_root: str | None, datasets: set[str]) -> dict[str, list[str]]:
+    """The datasets by the KEEL manifest's ``kind`` (``balanced``, ``imbalanced``); empty
+    without a KEEL folder."""
+    import json
+    import os
+
+    root = keel_root or os.environ.get("METALAB_KEEL")
+    if not root or not (Path(root) / "manifest.json").is_file():
+        return {}
+    manifest = json.loads((Path(root) / "manifest.json").read_text(encoding="utf-8"))["datasets"]
+    kinds: dict[str, list[str]] = {}
+    for entry in manifest:
+        if entry["name"] in datasets:
+            kinds.setdefault(entry["kind"], []).append(entry["name"])
+    return dict(sorted(kinds.items()))
+
+
 def command_report(args: argparse.Namespace) -> int:
     rows = score_failures(load_rows(args.runs))
     rows = rows[rows["method"].isin(SYSTEMS)].reset_index(drop=True)
     budgets = sorted(rows["budget"].dropna().unique())
     sections = [budget_table(rows, budget, args.reference) for budget in budgets]
+    for kind, names in dataset_kinds(args.keel_root, set(rows["dataset"])).items():
+        part = rows[rows["dataset"].isin(names)]
+        sections += [budget_table(part, budget, args.reference, f", {kind} datasets only")
+                     for budget in budgets if (part["budget"] == budget).any()]
     if len(budgets) > 1:
         line = budget_efficiency(rows, budgets[0], budgets[-1], args.reference)
         if line:
@@ -213,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", help="JSON-lines files of automl_peers.py run (e.g. one per shard)")
     parser.add_argument("--reference", default="warm", choices=SYSTEMS,
                         help="the system compared with each other one (default: metalab warm-started)")
+    parser.add_argument("--keel-root", help="KEEL folder (default: $METALAB_KEEL): adds the tables "
+                        "per kind of dataset (balanced, imbalanced) from its manifest")
     parser.add_argument("--md", help="write the tables here")
     parser.add_argument("--plot-wall", help="write the wall time / budget plot here (PNG)")
     args = parser.parse_args(argv)

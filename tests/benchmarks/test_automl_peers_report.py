@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from automl_peers_report import (  # noqa: E402
     budget_efficiency,
     comparisons,
+    dataset_kinds,
     friedman,
     holm,
     main,
@@ -93,3 +94,12 @@ def test_the_report_ranks_systems_and_compares_budgets_from_the_jsonl_rows(tmp_p
     assert cells[7].startswith(f"{np.percentile([1.3] * 5 + [3.0], 95):.2f}")
     assert "at 10 s: mean balanced accuracy 0.9000" in text and "at 60 s: 0.8800" in text
     assert budget_efficiency(score_failures(pd.DataFrame(rows)), 10, 60).endswith("(6 datasets; 6/0/0 wins/ties/losses).")
+
+
+def test_datasets_are_split_by_the_keel_manifests_kind_and_nothing_without_a_keel_folder(tmp_path, monkeypatch):
+    manifest = {"datasets": [{"name": "a", "kind": "balanced"}, {"name": "b", "kind": "imbalanced"},
+                             {"name": "c", "kind": "imbalanced"}, {"name": "unrun", "kind": "balanced"}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert dataset_kinds(str(tmp_path), {"a", "b", "c"}) == {"balanced": ["a"], "imbalanced": ["b", "c"]}
+    monkeypatch.delenv("METALAB_KEEL", raising=False)
+    assert dataset_kinds(None, {"a"}) == {}
