@@ -75,13 +75,14 @@ STATS = {"wins": "datasets won", "ties": "datasets tied", "losses": "datasets lo
 
 def _automl_block(experiment: str, key: str, files: list[str], budgets: tuple[int, ...], what: str,
                   methods: list[str] | None = None, pairs: tuple[str, ...] = ("warm",),
-                  listed: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+                  listed: tuple[str, ...] | None = None,
+                  method_labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Mean rank and mean test balanced accuracy of each method, and each of ``pairs`` against
     the cold start, at each budget, as ``automl_logo.py report FILES [--methods ...]`` prints them
     (``listed``: the methods whose rank and score are headline figures; default all)."""
     methods_args = {"methods": methods} if methods else {}
     labels = {**AUTOML_LABELS, "warm-explore": "(a') warm start, 10 random trials, TPE + ensemble",
-              "warm-cost": "(a''') cost-aware portfolio warm start + ensemble"}
+              "warm-cost": "(a''') cost-aware portfolio warm start + ensemble", **(method_labels or {})}
     entries = []
     for budget in budgets:
         for method in listed or methods or list(AUTOML_LABELS):
@@ -134,6 +135,13 @@ def _automl_entries() -> list[dict[str, Any]]:
             "automl/svm_mlp_2026-12-02", f"svm_mlp/{families}",
             [f"{svm_mlp}/logo_{families}_10s_shard{k}.jsonl" for k in (0, 1)], (10,),
             f"{families} model families, split seeds 0 and 1, 95 KEEL datasets", methods=["warm", "cold", "sklearn"])],
+        *_automl_block("automl/peers_2026-12-05", "peers", [f"{AUTOML}/peers_2026-12-05/peers_10s_shard{k}.jsonl"
+                                                          for k in (0, 1)], (10,),
+                       "against FLAML and AutoGluon-Tabular at the same budget, split seed 0, 95 KEEL datasets",
+                       methods=["warm", "cold", "flaml", "autogluon", "hgb"],
+                       method_labels={"flaml": "(c) FLAML AutoML (full search)",
+                                      "autogluon": "(d) AutoGluon-Tabular (medium_quality, tree models)",
+                                      "hgb": "(e) HistGradientBoosting defaults"}),
         *_automl_block("automl/cost_aware_portfolio_2026-12-02", "cost_aware_portfolio",
                        three_splits + [f"{AUTOML}/cost_aware_portfolio_2026-12-02/logo_10s_shard{k}.jsonl" for k in (0, 1)],
                        (10,), "split seeds 0-2, 95 KEEL datasets", methods=["warm-cost", *five], pairs=("warm-cost",),
