@@ -208,6 +208,35 @@ def dataset_kinds(keel_root: str | None, datasets: set[str]) -> dict[str, list[s
     return dict(sorted(kinds.items()))
 
 
+def plot_rank(rows: pd.DataFrame, path: str) -> None:
+    """Mean rank (test balanced accuracy, among the systems run at that budget) against the
+    budget, one line per system: the peers' internal validation scores are not comparable,
+    so rank over time is drawn over budgets, not within a search."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = ranks(rows)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    budgets = sorted(table["budget"].unique())
+    for system in SYSTEMS:
+        points = [(b, float(table[(table["budget"] == b) & (table["method"] == system)]["rank"].mean()))
+                  for b in budgets if ((table["budget"] == b) & (table["method"] == system)).any()]
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker="o", label=LABELS[system])
+    ax.set_xscale("log")
+    ax.set_xticks(budgets, [f"{b:g} s" for b in budgets])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.invert_yaxis()
+    ax.set_xlabel("budget per dataset")
+    ax.set_ylabel("mean rank (1 = best)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def command_report(args: argparse.Namespace) -> int:
     rows = score_failures(load_rows(args.runs))
     rows = rows[rows["method"].isin(SYSTEMS)].reset_index(drop=True)
@@ -228,6 +257,9 @@ def command_report(args: argparse.Namespace) -> int:
     if args.plot_wall:
         plot_wall(rows, args.plot_wall)
         print(f"wrote {args.plot_wall}")
+    if args.plot_rank:
+        plot_rank(rows, args.plot_rank)
+        print(f"wrote {args.plot_rank}")
     return 0
 
 
@@ -240,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                         "per kind of dataset (balanced, imbalanced) from its manifest")
     parser.add_argument("--md", help="write the tables here")
     parser.add_argument("--plot-wall", help="write the wall time / budget plot here (PNG)")
+    parser.add_argument("--plot-rank", help="write the mean rank against the budget here (PNG)")
     args = parser.parse_args(argv)
     return command_report(args)
 

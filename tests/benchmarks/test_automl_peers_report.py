@@ -83,7 +83,8 @@ def test_the_report_ranks_systems_and_compares_budgets_from_the_jsonl_rows(tmp_p
     rows[3] = _row("d0", "autogluon", 10, None, 30.0, failed=True)
     path = tmp_path / "runs.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    assert main([str(path), "--md", str(tmp_path / "t.md")]) == 0
+    assert main([str(path), "--md", str(tmp_path / "t.md"), "--plot-rank", str(tmp_path / "rank.png")]) == 0
+    assert (tmp_path / "rank.png").stat().st_size > 1000
     text = (tmp_path / "t.md").read_text(encoding="utf-8")
     line = next(x for x in text.splitlines() if x.startswith("| (a)"))  # the 10 s section comes first
     assert line.split("|")[2].strip() == "1.00"  # warm ranks first on every dataset at 10 s
