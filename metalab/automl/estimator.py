@@ -236,6 +236,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     def _search(self, frame: pd.DataFrame, y: np.ndarray, folds: list, n_classes: int,
                 remaining: float, seed: int, enqueue: list[dict[str, Any]],
                 callbacks: Sequence[Callable[..., None]]) -> Any:
+        """The Optuna search of step 3 in what is left of the budget (3% kept for the ensemble)."""
         return run_search(
             frame, y, folds, n_classes=n_classes,
             time_budget=max(remaining * 0.97, 0.01), seed=seed, sampler=self.search,
