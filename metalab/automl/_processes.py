@@ -54,6 +54,26 @@ def die_with_parent(parent_pid: int | None) -> None:
         os._exit(1)
 
 
+def _forget_the_parents_fork_server() -> None:
+    """In a process forked from one that started the fork server: forget that server. It is
+    not this process's child, so ``multiprocessing`` could not wait on it (``ChildProcessError``
+    at the next fit), and this copy of its keep-alive pipe would keep it alive after its owner."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is None:
+        return
+    try:
+        os.close(server._forkserver_alive_fd)
+    except (OSError, TypeError):
+        pass
+    server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_the_parents_fork_server)
+
+
 def fit_context() -> mp.context.BaseContext | None:
     """The start method of the per-fit children: a fork server where the platform has one
     (Linux, macOS), else None (the fits then run in the calling process)."""

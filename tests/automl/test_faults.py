@@ -198,3 +198,29 @@ def test_fit_children_are_not_started_with_plain_fork(monkeypatch):
     assert result.status == "ok", result.message
     assert methods and set(methods) <= {"forkserver", "spawn"}, methods
     assert forks == []
+
+
+def test_a_process_forked_after_a_fit_starts_its_own_fork_server_and_fits(mixed_frame):
+    """A fit in a process forked from one whose fork server is running (a benchmark's per-run
+    child) used to fail with ChildProcessError: the inherited server is not its child."""
+    import multiprocessing
+
+    from metalab.automl import AutoClassifier
+
+    X, y = mixed_frame
+    AutoClassifier(time_budget=20, metabase=None, n_trials=1, cv=2).fit(X, y)  # starts the server here
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            model = AutoClassifier(time_budget=20, metabase=None, n_trials=1, cv=2).fit(X, y)
+            sender.send(("ok", [t["status"] for t in model.trials_]))
+        except Exception as error:  # reported to the parent
+            sender.send(("error", repr(error)))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    assert receiver.poll(120)
+    outcome = receiver.recv()
+    process.join()
+    assert outcome == ("ok", ["ok"]), outcome

@@ -59,8 +59,7 @@ def test_every_installed_system_runs_on_two_keel_datasets_with_its_wall_time_aga
     assert len(rows) == len(TINY) * len(systems)
     assert set(rows["dataset"]) == set(TINY) and set(rows["group"]) == {"iris", "shuttle"}
     assert rows["test_balanced_accuracy"].between(0, 1).all()
-    peers = rows[rows["method"].isin(["flaml", "autogluon", "hgb"])]
-    assert not peers["failed"].any(), peers.loc[peers["failed"], ["dataset", "method", "error"]].to_string()
+    assert not rows["failed"].any(), rows.loc[rows["failed"], ["dataset", "method", "error"]].to_string()
     budgeted = rows[rows["method"] != "hgb"]
     assert (budgeted["budget"] == 2).all()
     assert np.allclose(budgeted["wall_over_budget"], budgeted["wall_seconds"] / 2)
