@@ -32,6 +32,7 @@ _OPTIONS = (
     ("--algorithm", "algorithm", str, "meta-learner (protonet, ...)"),
     ("--dataset", "dataset", str, "omniglot, sinusoid (regression), or a folder with one sub-folder per class"),
     ("--split", "split", str, "Omniglot split: vinyals or lake"),
+    ("--train-part", "train_part", str, "train, or train+val for a final fit on the split's training and validation classes"),
     ("--data", "data_dir", str, "folder holding the data (default: $METALAB_DATA, then the cache)"),
     ("--ways", "ways", int, "classes per training task"),
     ("--shots", "shots", int, "support examples per class"),

@@ -8,6 +8,10 @@
   seed) held out for validation, and the 20 evaluation alphabets for testing; no rotations:
   778-ish / 186-ish / 659 classes (the counts depend on the alphabets drawn, see ``classes``).
 
+The part ``train+val`` is the training and validation parts together: all 1200 meta-training
+characters of ``vinyals`` (what Munkhdalai & Yu 2017 and Santoro et al. 2016 train on), all 30
+background alphabets of ``lake``; a final fit once the settings are chosen on validation.
+
 A character never appears in two parts of a split (``tests/data/test_splits.py``).
 """
 
@@ -22,6 +26,8 @@ from metalab.errors import DataError
 
 SPLITS = ("vinyals", "lake")
 PARTS = ("train", "val", "test")
+TRAIN_PARTS = ("train", "train+val")
+"""The parts a model may train on."""
 _SPLIT_SEED = 2016  # part of the split's definition: changing it changes the benchmark
 
 
@@ -51,8 +57,10 @@ def classes(split: str, part: str) -> tuple[tuple[int, int], ...]:
     """The classes of one part of a split, as ``(global character row, quarter turns)``."""
     if split not in SPLITS:
         raise DataError(f"unknown Omniglot split {split!r}; expected one of {SPLITS}")
+    if part == "train+val":
+        return tuple(sorted(classes(split, "train") + classes(split, "val")))
     if part not in PARTS:
-        raise DataError(f"unknown split part {part!r}; expected one of {PARTS}")
+        raise DataError(f"unknown split part {part!r}; expected one of {PARTS + TRAIN_PARTS[1:]}")
     rng = np.random.default_rng(_SPLIT_SEED)
     if split == "vinyals":
         order = rng.permutation(len(character_names()))

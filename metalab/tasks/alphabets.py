@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from metalab.checks import from_mapping, option, validate
 from metalab.data.dataset import FewShotDataset
+from metalab.data.splits import TRAIN_PARTS
 from metalab.errors import ConfigError, DataError
 from metalab.tasks.episode import Episode
 from metalab.tasks.family import TaskShape, check_counts
@@ -174,8 +175,9 @@ class WithinAlphabet(AugmentedImages):
 
 def image_family(dataset: FewShotDataset, part: str, options: ImageTaskOptions, *, source: str,
                  details: dict[str, Any]) -> ImageClassification:
-    """The image task family ``options`` ask for; augmentation only for the ``train`` part."""
-    training = part == "train"
+    """The image task family ``options`` ask for; augmentation only for a part trained on
+    (``train``, ``train+val``)."""
+    training = part in TRAIN_PARTS
     if options.quarter_turns and training:
         dataset = with_quarter_turns(dataset)
     affine = options.affine if training else 0.0

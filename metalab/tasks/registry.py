@@ -15,6 +15,7 @@ from pathlib import Path
 
 from metalab.data.load import load_dataset
 from metalab.data.preprocess import Preprocess
+from metalab.data.splits import TRAIN_PARTS
 from metalab.errors import ConfigError, DataError
 from metalab.tasks.alphabets import ImageTaskOptions, image_family, task_options
 from metalab.tasks.bandit import Bandit
@@ -51,7 +52,7 @@ def _omniglot(part: str, options: FamilyOptions) -> TaskFamily:
 
 def _omniglot_sequences(part: str, options: FamilyOptions) -> TaskFamily:
     family = _omniglot(part, options)  # quarter turns apply to its dataset
-    affine = options.task.affine if part == "train" else 0.0
+    affine = options.task.affine if part in TRAIN_PARTS else 0.0
     return OmniglotSequences(family.dataset, source="omniglot-sequences", details=family.details, affine=affine)
 
 
@@ -75,6 +76,8 @@ NEEDS_LOCATION = {"folder"}  # families that read a file or folder: NAME:LOCATIO
 TASK_OPTIONS = {"omniglot": tuple(ImageTaskOptions.__dataclass_fields__), "folder": ("quarter_turns", "affine"),
                 "omniglot-sequences": ("quarter_turns", "affine")}
 """The families that read the ``task`` option, and which of its keys each can use."""
+TRAIN_AND_VAL = ("omniglot", "omniglot-sequences")
+"""The families that can train on their split's training and validation parts together."""
 
 
 FAMILIES: dict[str, FamilyFactory] = {

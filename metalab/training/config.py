@@ -12,10 +12,10 @@ import yaml
 from metalab.algorithms import ALGORITHMS, learner_config
 from metalab.checks import SEED_MAX, convert_all, fail, option, validate
 from metalab.data.preprocess import Preprocess, preprocess_config
-from metalab.data.splits import SPLITS
+from metalab.data.splits import SPLITS, TRAIN_PARTS
 from metalab.errors import ConfigError
 from metalab.tasks.alphabets import ImageTaskOptions
-from metalab.tasks.registry import check_task_options, dataset_family
+from metalab.tasks.registry import TRAIN_AND_VAL, check_task_options, dataset_family
 from metalab.training.defaults import training_defaults
 
 SCHEDULES = ("cosine", "step", "constant")
@@ -47,6 +47,10 @@ class TrainConfig:
             ``sinusoid``, ...), ``NAME:PATH`` for one that reads a file or folder, or a folder of
             class sub-folders; checked when the config is made, before any data is read.
         split: Omniglot split (``vinyals`` or ``lake``).
+        train_part: the split's part to train on: ``train``, or ``train+val`` (training and
+            validation classes together, Omniglot only: the papers' 1200 characters) for a
+            final fit once settings are chosen; validation then sees training classes, so
+            evaluate ``last.pt``, not ``best.pt``.
         data_dir: where the data is; default ``$METALAB_DATA`` then the download cache.
         ways, shots, queries, meta_batch: the training task shape and tasks per update.
         optimizer: ``adam``, or ``rmsprop`` (squared-gradient decay 0.95, momentum 0.9: the
@@ -80,6 +84,7 @@ class TrainConfig:
     algorithm: str = option("protonet", choices=ALGORITHMS)
     dataset: str = "omniglot"
     split: str = option("vinyals", choices=SPLITS, meaning=" (the Omniglot split)")
+    train_part: str = option("train", choices=TRAIN_PARTS, meaning=" (the split's part trained on)")
     data_dir: str | None = None
     ways: int = option(20, minimum=2)
     shots: int = option(5, minimum=1)
@@ -113,6 +118,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         validate(self)
         family, _ = dataset_family(self.dataset)  # a known task family or an existing folder, before any data loads
+        if self.train_part != "train" and family not in TRAIN_AND_VAL:
+            fail(f"train_part {self.train_part!r} needs a family with a validation split of its classes "
+                 f"({', '.join(TRAIN_AND_VAL)}), not {family!r}: leave train_part at 'train'", "train_part")
         for name, value in training_defaults(self.algorithm, family).items():
             if getattr(self, name) is None:  # resolved here, so a checkpoint stores what the run used
                 object.__setattr__(self, name, value)

@@ -209,7 +209,7 @@ def train(
         tasks = tuple(
             load_tasks(config.dataset, part, split=config.split, data_dir=config.data_dir, preprocess=preprocess,
                        task=config.task)
-            for part in ("train", "val")
+            for part in (config.train_part, "val")
         )
     train_tasks, val_tasks = tasks
     shape, val_shape = TaskShape(config.ways, config.shots, config.queries), TaskShape(*config.validation_task)

@@ -39,3 +39,12 @@ def test_split_is_fixed():
 def test_unknown_split_is_an_error():
     with pytest.raises(DataError, match="unknown Omniglot split 'x'"):
         splits.classes("x", "train")
+
+
+@pytest.mark.parametrize("split", splits.SPLITS)
+def test_train_plus_val_is_the_training_and_validation_classes_together(split):
+    together = splits.classes(split, "train+val")
+    assert set(together) == set(splits.classes(split, "train")) | set(splits.classes(split, "val"))
+    assert not {row for row, _ in together} & {row for row, _ in splits.classes(split, "test")}
+    if split == "vinyals":
+        assert len(together) == 4800  # the papers' 1200 meta-training characters x 4 turns

@@ -69,6 +69,18 @@ def test_quarter_turns_and_affine_apply_to_training_only(data_dir):
     assert val.affine == 0.0
 
 
+def test_training_on_train_plus_val_draws_both_parts_classes_with_training_augmentation(data_dir):
+    options = {"quarter_turns": True, "affine": 1.0}
+    both = load_tasks("omniglot", "train+val", split="lake", data_dir=data_dir, task=options)
+    parts = [load_tasks("omniglot", part, split="lake", data_dir=data_dir).dataset for part in ("train", "val")]
+    assert both.dataset.num_classes == 4 * sum(d.num_classes for d in parts)  # turned: augmented as training
+    assert both.affine == 1.0
+    with pytest.raises(ConfigError, match=r"train_part 'train\+val' needs .*not 'sinusoid'.*leave train_part"):
+        TrainConfig(steps=1, dataset="sinusoid", train_part="train+val")
+    with pytest.raises(ConfigError, match="train_part"):
+        TrainConfig(steps=1, train_part="test")
+
+
 def test_random_affine_is_seeded_keeps_range_and_is_identity_at_zero(data_dir):
     x = load_tasks("omniglot", "val", split="lake", data_dir=data_dir).dataset.images[:16]
     one = random_affine(x, torch.Generator().manual_seed(1))

@@ -147,6 +147,20 @@ def test_budget_tracks_wall_time_when_the_pace_slows(tmp_path, small_data, monke
     assert 180 < result.steps < 250
 
 
+def test_train_part_chooses_the_classes_trained_on_and_validation_stays_on_val(tmp_path, small_data, monkeypatch):
+    loaded = []
+
+    def load_tasks(dataset, part, **options):
+        loaded.append(part)
+        return small_data[part == "val"]
+
+    monkeypatch.setattr("metalab.training.loop.load_tasks", load_tasks)
+    train(config(tmp_path, steps=2, val_every=2, train_part="train+val"), progress=False)
+    assert loaded == ["train+val", "val"]
+    stored = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert TrainConfig.from_dict(stored["config"]).train_part == "train+val"
+
+
 def test_config_errors_name_the_fix():
     with pytest.raises(ConfigError, match="exactly one of steps"):
         TrainConfig(steps=None, budget=None)
