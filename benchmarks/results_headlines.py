@@ -135,9 +135,10 @@ def _automl_entries() -> list[dict[str, Any]]:
             "automl/svm_mlp_2026-12-02", f"svm_mlp/{families}",
             [f"{svm_mlp}/logo_{families}_10s_shard{k}.jsonl" for k in (0, 1)], (10,),
             f"{families} model families, split seeds 0 and 1, 95 KEEL datasets", methods=["warm", "cold", "sklearn"])],
-        *_automl_block("automl/peers_2026-12-05", "peers", [f"{AUTOML}/peers_2026-12-05/peers_10s_shard{k}.jsonl"
-                                                          for k in (0, 1)], (10,),
-                       "against FLAML and AutoGluon-Tabular at the same budget, split seed 0, 95 KEEL datasets",
+        *_automl_block("automl/peers_2026-12-05", "peers",
+                       [f"{AUTOML}/peers_2026-12-05/peers_10s_{seed}shard{k}.jsonl" for seed in ("", "seed1_")
+                        for k in (0, 1)], (10,),
+                       "against FLAML and AutoGluon-Tabular at the same budget, split seeds 0 and 1, 95 KEEL datasets",
                        methods=["warm", "cold", "flaml", "autogluon", "hgb"],
                        method_labels={"flaml": "(c) FLAML AutoML (full search)",
                                       "autogluon": "(d) AutoGluon-Tabular (medium_quality, tree models)",
@@ -336,6 +337,12 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
         "omniglot/metalstm_vs_maml_10min", {"runs/eq10/maml": ("maml", "MAML"),
                                             "runs/eq10/metalstm": ("metalstm", "LSTM meta-learner (metalstm)")},
         "after 10 min of training", ("maml_minus_metalstm", "MAML minus metalstm at equal training time"))
+    entries += _paired_runs_entries(
+        "omniglot/metalstm_vs_maml_10min",
+        {"runs/eq10b/maml": ("maml_rerun", "MAML (second side-by-side run)"),
+         "runs/eq10b/metalstm1": ("metalstm_one_step", "LSTM meta-learner trained with one inner step, meta-batch 8")},
+        "after 10 min of training", ("maml_minus_metalstm_one_step", "MAML minus metalstm trained with one inner "
+                                     "step at equal training time"), file="compare_one_inner_step.json")
     return entries
 
 
