@@ -136,9 +136,9 @@ def _automl_entries() -> list[dict[str, Any]]:
             [f"{svm_mlp}/logo_{families}_10s_shard{k}.jsonl" for k in (0, 1)], (10,),
             f"{families} model families, split seeds 0 and 1, 95 KEEL datasets", methods=["warm", "cold", "sklearn"])],
         *_automl_block("automl/peers_2026-12-05", "peers",
-                       [f"{AUTOML}/peers_2026-12-05/peers_10s_{seed}shard{k}.jsonl" for seed in ("", "seed1_")
+                       [f"{AUTOML}/peers_2026-12-05/peers_10s_{seed}shard{k}.jsonl" for seed in ("", "seed1_", "seed2_")
                         for k in (0, 1)], (10,),
-                       "against FLAML and AutoGluon-Tabular at the same budget, split seeds 0 and 1, 95 KEEL datasets",
+                       "against FLAML and AutoGluon-Tabular at the same budget, split seeds 0-2, 95 KEEL datasets",
                        methods=["warm", "cold", "flaml", "autogluon", "hgb"],
                        method_labels={"flaml": "(c) FLAML AutoML (full search)",
                                       "autogluon": "(d) AutoGluon-Tabular (medium_quality, tree models)",
