@@ -33,7 +33,7 @@ from _machine import cpu_model  # noqa: E402
 
 def rule_seconds(net: MetaLSTMNet, coordinates: int, steps: int, repeats: int, forward=None) -> float:
     """Median seconds of ``steps`` rule applications to ``coordinates`` and the backward pass."""
-    forward = forward or net
+    forward = net if forward is None else forward
     generator = torch.Generator().manual_seed(0)
     theta0 = torch.randn(coordinates, generator=generator) * 0.05
     grads = [torch.randn(coordinates, generator=generator) * 0.01 for _ in range(steps)]
