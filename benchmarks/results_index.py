@@ -100,6 +100,13 @@ def speed_ratio(file: str, variant: str) -> dict[str, float]:
     return {"value": median(rounds["after"]) / median(rounds["before"]), "ci95": None}
 
 
+def rule_cost(file: str, key: str) -> dict[str, float]:
+    """``benchmarks/metalstm_rule_speed.py``'s ``speed.json``: the rule's seconds (``key``:
+    ``rule_eager_s`` or ``rule_compiled_s``) over the MAML task step's, recomputed."""
+    timings = json.loads((ROOT / file).read_text(encoding="utf-8"))
+    return {"value": timings[key] / timings["maml_task_step_s"], "ci95": None}
+
+
 def rl_return(file: str, run: str, steps: int) -> dict[str, float]:
     """Mean return (and 95% CI) over the test goals after ``steps`` policy-gradient steps, as
     ``benchmarks/maml_rl_navigation.py`` reads it from the ``eval --json`` rows it saved."""
@@ -187,7 +194,7 @@ def bandit_score(file: str, setting: str, strategy: str, minus: str | None = Non
 FUNCTIONS: dict[str, Callable[..., dict[str, float]]] = {
     f.__name__: f for f in (eval_json, validation, automl_method, automl_warm_vs_cold, l2o_final, speed_ratio,
                             rl_return, cheetah_return, mann_instance, mann_standard, compare_json, learn2learn_speedup,
-                            sampling_share, bandit_score)}
+                            sampling_share, bandit_score, rule_cost)}
 
 
 def compute(entry: dict[str, Any]) -> dict[str, float]:
