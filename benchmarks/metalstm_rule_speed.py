@@ -9,7 +9,8 @@ and backward (the meta-gradient reaches the rule's weights through every step, t
 gradients held constant as in the paper), against one MAML meta-step of one 5-way 1-shot task
 (15 queries) of the same Conv-4, measured in the same process. ``--compile`` also times the
 rule under ``torch.compile`` (inductor's C++ kernels fuse the elementwise operations; it needs
-a C++ compiler), the lever this measures. Prints and (with ``--out``) writes ``speed.json``.
+a C++ compiler), the lever this measures; and one thread's GFLOP/s on the rule's gate matrix
+against a square matmul (what a kernel that never writes the gates out could approach). Prints and (with ``--out``) writes ``speed.json``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def rule_seconds(net: MetaLSTMNet, coordinates: int, steps: int, repeats: int, f
     times = []
     for repeat in range(repeats + 1):  # the first is warm-up (and compilation)
         start = time.perf_counter()
-        theta = theta0.clone().requires_grad_(False)
+        theta = theta0
         state = net.initial_state(coordinates, theta)
         for grad in grads:
             update, state = forward(grad, torch.tensor(1.0), theta, state)
@@ -73,6 +74,25 @@ def maml_step_seconds(repeats: int) -> tuple[float, int]:
     return statistics.median(times), sum(p.numel() for p in params.values())
 
 
+def matmul_gflops(coordinates: int, hidden: int, repeats: int) -> dict[str, float]:
+    """GFLOP/s of one thread on the rule's gate matrix (``[coordinates, 4 + hidden]`` times
+    ``[4 + hidden, 4 * hidden]``: thin, so bound by writing its output) and on a square 1024 matmul
+    (the arithmetic peak PyTorch reaches here)."""
+    def rate(run, flop: float) -> float:
+        run()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return round(flop / statistics.median(times) / 1e9, 1)
+
+    x, w = torch.randn(coordinates, 4 + hidden), torch.randn(4 * hidden, 4 + hidden)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    return {"gate_matmul_gflops": rate(lambda: x @ w.T, 2.0 * coordinates * (4 + hidden) * 4 * hidden),
+            "square_matmul_gflops": rate(lambda: a @ b, 2.0 * 1024 ** 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5, help="rule applications (inner steps)")
@@ -90,6 +110,7 @@ def main() -> None:
                                                        forward=torch.compile(net)), 4)
         result["compiled_speedup"] = round(result["rule_eager_s"] / result["rule_compiled_s"], 2)
     result["rule_eager_over_maml_task_step"] = round(result["rule_eager_s"] / maml, 2)
+    result.update(matmul_gflops(coordinates, net.hidden, 10))
     result.update(machine=f"{cpu_model()}, {platform.machine()}, 1 thread", torch=torch.__version__,
                   date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     print(json.dumps(result, indent=1))

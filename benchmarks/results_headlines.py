@@ -221,9 +221,9 @@ def _other_entries() -> list[dict[str, Any]]:
             "function": "speed_ratio", "args": {"file": "results/speed/maml_task_families/speed.json",
                                                 "variant": variant},
             "decimals": 3})
-    for key, how in (("rule_eager_s", "eager"), ("rule_compiled_s", "under torch.compile")):
+    for key, name, how in (("rule_eager_s", "eager", "eager"), ("rule_compiled_s", "torch_compile", "under torch.compile")):
         entries.append({
-            "id": f"speed/metalstm_rule/{how.split()[-1].replace('.', '_')}", "area": "speed",
+            "id": f"speed/metalstm_rule/{name}", "area": "speed",
             "experiment": "speed/metalstm_rule",
             "what": f"5 steps of the LSTM meta-learner's rule over Conv-4's coordinates, {how}, in MAML task "
                     "steps (one 5-way 1-shot task, 15 queries; medians of 5 repeats, one thread)",
