@@ -34,11 +34,12 @@ def _omniglot_entries() -> list[dict[str, Any]]:
     for file in sorted((ROOT / "results" / "omniglot").glob("*/eval_*.json")):
         result = json.loads(file.read_text(encoding="utf-8"))
         model, setting = file.parent.name, file.stem.removeprefix("eval_")
-        paper = paper_figure(result["algorithm"], "omniglot", result["ways"], result["shots"])
+        test = result.get("split", "test") == "test"  # papers report test figures only
+        paper = paper_figure(result["algorithm"], "omniglot", result["ways"], result["shots"]) if test else None
         entries.append({
             "id": f"omniglot/{model}/{setting}", "area": "omniglot", "experiment": f"omniglot/{model}",
-            "what": f"{result['algorithm']} ({model} model), {result['ways']}-way {result['shots']}-shot test "
-                    f"accuracy (%), {result['episodes']} fixed episodes",
+            "what": f"{result['algorithm']} ({model} model), {result['ways']}-way {result['shots']}-shot "
+                    f"{result.get('split', 'test')} accuracy (%), {result['episodes']} fixed episodes",
             "paper": {"value": paper[0], "source": paper[1]} if paper else None,
             "function": "eval_json", "args": {"file": str(file.relative_to(ROOT)), "metric": "accuracy"},
             "decimals": 2})
@@ -289,6 +290,10 @@ def _rl_mann_compare_entries() -> list[dict[str, Any]]:
          "MANN reading before its write (key strength from 10), both cores"),
         ("results/omniglot/mann/two_cores_seed1/results.json", "omniglot/mann/two_cores_seed1", "mann",
          "MANN reading before its write (key strength from 10), both cores, seed 1"),
+        ("results/omniglot/mann/two_cores_train_val/results.json", "omniglot/mann/two_cores_train_val", "mann",
+         "MANN reading before its write (key strength from 10), both cores, trained on all 1,200 characters"),
+        ("results/omniglot/mann/two_cores_strength20/results.json", "omniglot/mann/two_cores_strength20", "mann",
+         "MANN reading before its write (key strength from 20), both cores"),
     )
     for file, prefix, learner, label in runs:
         for instance in ("1st", "2nd", "3rd", "4th", "5th", "10th", "all"):
