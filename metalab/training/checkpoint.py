@@ -19,12 +19,37 @@ import torch
 from metalab.errors import CheckpointError
 
 FORMAT = "metalab-checkpoint"
-VERSION = 2
+VERSION = 3
 REQUIRED = ("algorithm", "learner_config", "preprocess", "model", "config")
 _GRADIENT_LEARNERS = ("maml", "fomaml", "anil", "metasgd", "reptile", "taml")
 
 
 def upgrade(state: dict[str, Any]) -> dict[str, Any]:
+    """An older checkpoint in the current form (:func:`_upgrade_to_2`, :func:`_upgrade_to_3`)."""
+    if state.get("version", 1) < 2:
+        state = _upgrade_to_2(state)
+    if state["version"] < 3:
+        state = _upgrade_to_3(state)
+    return state
+
+
+def _upgrade_to_3(state: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 gave some learners measured hyperparameter defaults per task family
+    (:data:`metalab.training.defaults.LEARNER_MEASURED`): an older run's stored training
+    options state the values it ran with, so resuming it builds the same learner."""
+    from metalab.training.defaults import LEARNER_MEASURED
+
+    state = dict(state)
+    config = dict(state["config"] or {})
+    if config:
+        ran_with = {name: state["learner_config"][name] for name in LEARNER_MEASURED.get(state["algorithm"], {})
+                    if name in state["learner_config"]}
+        config["learner"] = {**ran_with, **(config.get("learner") or {})}
+    state["config"], state["version"] = config, 3
+    return state
+
+
+def _upgrade_to_2(state: dict[str, Any]) -> dict[str, Any]:
     """A version-1 checkpoint in the version-2 form (what changed with task families as plug-ins):
 
     - ``vmap`` and ``workers`` left the learner's hyperparameters (they are runtime options);
@@ -34,8 +59,6 @@ def upgrade(state: dict[str, Any]) -> dict[str, Any]:
     - their model is a backbone ``body`` with a ``head``: Conv-4's parameters were under
       ``features`` (Meta-SGD's rates are keyed by the parameter names).
     """
-    if state.get("version", 1) >= 2:
-        return state
     state = dict(state)
     values = {k: v for k, v in state["learner_config"].items() if k not in ("vmap", "workers")}
     if state["algorithm"] in _GRADIENT_LEARNERS:

@@ -16,7 +16,7 @@ from metalab.data.splits import SPLITS, TRAIN_PARTS
 from metalab.errors import ConfigError
 from metalab.tasks.alphabets import ImageTaskOptions
 from metalab.tasks.registry import TRAIN_AND_VAL, check_task_options, dataset_family
-from metalab.training.defaults import training_defaults
+from metalab.training.defaults import learner_defaults, training_defaults
 
 SCHEDULES = ("cosine", "step", "constant")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -75,7 +75,9 @@ class TrainConfig:
             threads sharing a meta-batch's tasks (0: one per PyTorch thread) and whether to
             vmap over tasks (None: the learner's choice). They change speed, not results
             (up to float rounding), so a resumed run may change them.
-        learner: the algorithm's own hyperparameters (its ``Config`` fields).
+        learner: the algorithm's own hyperparameters (its ``Config`` fields); those with a
+            measured default for the task family that differs from the ``Config``'s
+            (:func:`metalab.training.defaults.learner_defaults`) are filled in when unstated.
         preprocess: image preprocessing (``size``, ``channels``, ``invert``).
         task: how image tasks are drawn (:class:`~metalab.tasks.alphabets.ImageTaskOptions`:
             ``within_alphabet``, and for training only ``quarter_turns`` and ``affine``).
@@ -124,6 +126,8 @@ class TrainConfig:
         for name, value in training_defaults(self.algorithm, family).items():
             if getattr(self, name) is None:  # resolved here, so a checkpoint stores what the run used
                 object.__setattr__(self, name, value)
+        if isinstance(self.learner, dict):
+            object.__setattr__(self, "learner", {**learner_defaults(self.algorithm, family), **self.learner})
         if (self.steps is None) == (self.budget is None):
             fail("give exactly one of steps (a number of meta-updates) and budget (a duration such as 10m)",
                  "steps", "budget")

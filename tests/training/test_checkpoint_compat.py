@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from metalab.cli import main
-from metalab.training.checkpoint import load_checkpoint, load_learner
+from metalab.training.checkpoint import load_checkpoint, load_learner, upgrade
+from metalab.training.config import TrainConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints_v1"
 EXPECTED = {(r["algorithm"], r["dataset"]): r for r in map(json.loads, (FIXTURES / "expected_eval.jsonl").open())}
@@ -32,9 +33,20 @@ def test_a_version_1_checkpoint_evaluates_to_its_recorded_figure(file, key, data
 
 def test_version_1_learner_configs_are_upgraded():
     state = load_checkpoint(FIXTURES / "metasgd_sin.pt")
-    assert state["version"] == 2 and state["learner_config"]["loss"] == "mse"
+    assert state["version"] == 3 and state["learner_config"]["loss"] == "mse"
     assert "vmap" not in state["learner_config"] and "workers" not in state["learner_config"]
     learner, _, state = load_learner(FIXTURES / "metasgd_omniglot.pt")
     assert learner.config.loss == "cross_entropy"
     assert any(k.startswith("model.body.") for k in state["model"]) and not any(
         k.startswith("model.features.") for k in state["model"])
+
+
+def test_a_version_2_run_resumes_with_the_learner_it_ran_with_not_todays_defaults():
+    ran = TrainConfig(algorithm="maml", dataset="omniglot", steps=1, learner={"learned_lrs": False})
+    stored = ran.to_dict()
+    stored["learner"] = {}  # version 2 stored only the options a run stated
+    state = {"version": 2, "algorithm": "maml", "config": stored,
+             "learner_config": {"learned_lrs": False, "inner_lr": 0.4}}
+    upgraded = upgrade(state)
+    assert upgraded["version"] == 3 and upgraded["config"]["learner"] == {"learned_lrs": False}
+    assert TrainConfig.from_dict(upgraded["config"]) == ran
