@@ -19,24 +19,25 @@ import torch
 from metalab.errors import CheckpointError
 
 FORMAT = "metalab-checkpoint"
-VERSION = 3
+VERSION = 4
 REQUIRED = ("algorithm", "learner_config", "preprocess", "model", "config")
 _GRADIENT_LEARNERS = ("maml", "fomaml", "anil", "metasgd", "reptile", "taml")
 
 
 def upgrade(state: dict[str, Any]) -> dict[str, Any]:
-    """An older checkpoint in the current form (:func:`_upgrade_to_2`, :func:`_upgrade_to_3`)."""
+    """An older checkpoint in the current form (:func:`_upgrade_to_2`, :func:`_pin_learner_defaults`)."""
     if state.get("version", 1) < 2:
         state = _upgrade_to_2(state)
-    if state["version"] < 3:
-        state = _upgrade_to_3(state)
+    if state["version"] < VERSION:
+        state = _pin_learner_defaults(state)
     return state
 
 
-def _upgrade_to_3(state: dict[str, Any]) -> dict[str, Any]:
-    """Version 3 gave some learners measured hyperparameter defaults per task family
-    (:data:`metalab.training.defaults.LEARNER_MEASURED`): an older run's stored training
-    options state the values it ran with, so resuming it builds the same learner."""
+def _pin_learner_defaults(state: dict[str, Any]) -> dict[str, Any]:
+    """Versions 3 (MAML, TAML, first-order MAML) and 4 (Meta-SGD) gave learners measured
+    hyperparameter defaults per task family (:data:`metalab.training.defaults.LEARNER_MEASURED`):
+    an older run's stored training options state the values it ran with, so resuming it builds
+    the same learner."""
     from metalab.training.defaults import LEARNER_MEASURED
 
     state = dict(state)
@@ -45,7 +46,7 @@ def _upgrade_to_3(state: dict[str, Any]) -> dict[str, Any]:
         ran_with = {name: state["learner_config"][name] for name in LEARNER_MEASURED.get(state["algorithm"], {})
                     if name in state["learner_config"]}
         config["learner"] = {**ran_with, **(config.get("learner") or {})}
-    state["config"], state["version"] = config, 3
+    state["config"], state["version"] = config, VERSION
     return state
 
 

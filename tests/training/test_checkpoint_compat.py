@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from metalab.cli import main
-from metalab.training.checkpoint import load_checkpoint, load_learner, upgrade
+from metalab.training.checkpoint import VERSION, load_checkpoint, load_learner, upgrade
 from metalab.training.config import TrainConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints_v1"
@@ -33,7 +33,7 @@ def test_a_version_1_checkpoint_evaluates_to_its_recorded_figure(file, key, data
 
 def test_version_1_learner_configs_are_upgraded():
     state = load_checkpoint(FIXTURES / "metasgd_sin.pt")
-    assert state["version"] == 3 and state["learner_config"]["loss"] == "mse"
+    assert state["version"] == VERSION and state["learner_config"]["loss"] == "mse"
     assert "vmap" not in state["learner_config"] and "workers" not in state["learner_config"]
     learner, _, state = load_learner(FIXTURES / "metasgd_omniglot.pt")
     assert learner.config.loss == "cross_entropy"
@@ -48,5 +48,16 @@ def test_a_version_2_run_resumes_with_the_learner_it_ran_with_not_todays_default
     state = {"version": 2, "algorithm": "maml", "config": stored,
              "learner_config": {"learned_lrs": False, "inner_lr": 0.4}}
     upgraded = upgrade(state)
-    assert upgraded["version"] == 3 and upgraded["config"]["learner"] == {"learned_lrs": False}
+    assert upgraded["version"] == VERSION and upgraded["config"]["learner"] == {"learned_lrs": False}
     assert TrainConfig.from_dict(upgraded["config"]) == ran
+
+
+def test_a_version_3_meta_sgd_run_keeps_the_rates_starting_value_it_ran_with():
+    ran = TrainConfig(algorithm="metasgd", dataset="omniglot", steps=1, learner={"inner_lr": 0.4})
+    stored = ran.to_dict()
+    stored["learner"] = {}  # version 3 had no measured Meta-SGD hyperparameter to store
+    state = {"version": 3, "algorithm": "metasgd", "config": stored, "learner_config": {"inner_lr": 0.4}}
+    upgraded = upgrade(state)
+    assert upgraded["version"] == VERSION and upgraded["config"]["learner"] == {"inner_lr": 0.4}
+    assert TrainConfig.from_dict(upgraded["config"]) == ran
+    assert TrainConfig.from_dict(stored).learner != {"inner_lr": 0.4}  # without the upgrade: today's default
