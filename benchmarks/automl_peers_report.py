@@ -12,6 +12,8 @@ no budget, is ranked at each budget):
 - the Friedman test over all systems, and the two-sided Wilcoxon signed-rank test of the
   reference against each other system, Holm-corrected over those comparisons (Holm 1979);
 - the 95th percentile of wall time / budget and the failure rate, per system;
+- metalab warm-started against cold-started: trials, cross-validated and test differences
+  (where the warm start's edge goes as the budget grows);
 - with a KEEL folder (``--keel-root`` or ``$METALAB_KEEL``), the same tables per kind of
   dataset in its manifest (balanced, imbalanced).
 
@@ -162,6 +164,29 @@ def budget_efficiency(rows: pd.DataFrame, low: float, high: float, system: str =
             "wins/ties/losses).")
 
 
+def warm_vs_cold(rows: pd.DataFrame, budget: float) -> str:
+    """Where the warm start's edge goes at ``budget``: on the runs (dataset, split seed) both
+    metalab systems finished, the trials each evaluated, the difference (warm - cold) of their
+    cross-validated ensemble scores (what the search optimises) and of their test balanced
+    accuracies, and how the two differences correlate. Equal cross-validation scores with
+    uncorrelated test differences mean the searches have met and the test difference is noise."""
+    part = rows[(rows["budget"] == budget) & ~rows["failed"]]
+    both = part[part["method"] == "warm"].merge(part[part["method"] == "cold"], on=["dataset", "seed"],
+                                                suffixes=("_w", "_c"))
+    if both.empty or "cv_ensemble_w" not in both:
+        return ""
+    cv = both["cv_ensemble_w"] - both["cv_ensemble_c"]
+    test = both["test_balanced_accuracy_w"] - both["test_balanced_accuracy_c"]
+    corr = float(np.corrcoef(cv, test)[0, 1]) if cv.std() > 0 and test.std() > 0 else float("nan")
+    return (f"Warm start against cold start at {budget:g} s ({len(both)} runs): median trials "
+            f"{both['trials_w'].median():.0f} warm, {both['trials_c'].median():.0f} cold; "
+            f"cross-validated score warm - cold {cv.mean():+.4f} (warm higher/equal/lower "
+            f"{int((cv > 0).sum())}/{int((cv == 0).sum())}/{int((cv < 0).sum())}); test balanced "
+            f"accuracy warm - cold {test.mean():+.4f} ({int((test > 0).sum())}/{int((test == 0).sum())}/"
+            f"{int((test < 0).sum())}); correlation of the two differences "
+            f"{'n/a' if np.isnan(corr) else f'{corr:+.2f}'}.")
+
+
 def plot_wall(rows: pd.DataFrame, path: str) -> None:
     """Wall time / budget of every run, per system and budget (one dot per run)."""
     import matplotlib
@@ -250,6 +275,7 @@ def command_report(args: argparse.Namespace) -> int:
         line = budget_efficiency(rows, budgets[0], budgets[-1], args.reference)
         if line:
             sections.append("\n" + line)
+    sections += ["\n" + line for line in (warm_vs_cold(rows, budget) for budget in budgets) if line]
     text = "\n".join(sections) + "\n"
     print(text)
     if args.md:

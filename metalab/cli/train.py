@@ -40,7 +40,7 @@ _OPTIONS = (
     ("--meta-batch", "meta_batch", int, "tasks per meta-update"),
     ("--steps", "steps", int, "meta-updates to take"),
     ("--budget", "budget", _duration, "training time instead of --steps: 90s, 10m, 1h"),
-    ("--optimizer", "optimizer", str, "adam or rmsprop (decay 0.95, momentum 0.9)"),
+    ("--optimizer", "optimizer", str, "adam, rmsprop (decay 0.95, momentum 0.9) or sgd (plain steps)"),
     ("--lr", "lr", float, "learning rate"),
     ("--schedule", "schedule", str, "cosine, step (halve every --lr-step) or constant"),
     ("--lr-step", "lr_step", int, "steps between halvings with --schedule step"),

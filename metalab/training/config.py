@@ -19,7 +19,7 @@ from metalab.tasks.registry import TRAIN_AND_VAL, check_task_options, dataset_fa
 from metalab.training.defaults import learner_defaults, training_defaults
 
 SCHEDULES = ("cosine", "step", "constant")
-OPTIMIZERS = ("adam", "rmsprop")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MAX_THREADS = 4096
 LEARNER_DEFAULT = " (None: the learner's measured default, metalab.training.defaults)"
 DEVICE = {"pattern": r"auto|cpu|mps|cuda(:\d+)?", "meaning": "auto, cpu, cuda or cuda:N"}  # a device option
@@ -53,8 +53,10 @@ class TrainConfig:
             evaluate ``last.pt``, not ``best.pt``.
         data_dir: where the data is; default ``$METALAB_DATA`` then the download cache.
         ways, shots, queries, meta_batch: the training task shape and tasks per update.
-        optimizer: ``adam``, or ``rmsprop`` (squared-gradient decay 0.95, momentum 0.9: the
-            RMSprop Santoro et al. 2016 trained MANN with, at lr 1e-4).
+        optimizer: ``adam``, ``rmsprop`` (squared-gradient decay 0.95, momentum 0.9: the
+            RMSprop Santoro et al. 2016 trained MANN with, at lr 1e-4), or ``sgd`` (plain
+            steps, no momentum: with Reptile at lr 1 and a schedule to zero this is Nichol et
+            al. 2018's outer update, Algorithm 2, theta <- theta + eps (mean phi - theta)).
         lr, weight_decay, schedule, warmup: the optimizer's learning rate and weight decay, and
             the learning-rate schedule (cosine to zero, or halving every ``lr_step`` steps as
             Snell et al. 2017, or constant).

@@ -96,11 +96,14 @@ def learning_rate(config: TrainConfig, step: int, total: int | None) -> float:
 
 
 def make_optimizer(config: TrainConfig, parameters: Any) -> torch.optim.Optimizer:
-    """``config.optimizer`` over ``parameters``: Adam, or RMSprop with squared-gradient decay 0.95
-    and momentum 0.9 (Santoro et al. 2016's MANN training; Graves 2013, Eqs. 38-41)."""
+    """``config.optimizer`` over ``parameters``: Adam; RMSprop with squared-gradient decay 0.95
+    and momentum 0.9 (Santoro et al. 2016's MANN training; Graves 2013, Eqs. 38-41); or plain
+    SGD (Reptile's outer step, Nichol et al. 2018, Algorithm 2)."""
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=config.lr, alpha=0.95, momentum=0.9,
                                    weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
 
 

@@ -23,6 +23,7 @@ from automl_peers_report import (  # noqa: E402
     normalised_balanced_error,
     score_failures,
     timing,
+    warm_vs_cold,
 )
 
 
@@ -104,3 +105,17 @@ def test_datasets_are_split_by_the_keel_manifests_kind_and_nothing_without_a_kee
     assert dataset_kinds(str(tmp_path), {"a", "b", "c"}) == {"balanced": ["a"], "imbalanced": ["b", "c"]}
     monkeypatch.delenv("METALAB_KEEL", raising=False)
     assert dataset_kinds(None, {"a"}) == {}
+
+
+def test_warm_vs_cold_reports_trials_and_the_cross_validated_and_test_differences():
+    rows = []
+    for i, (cv_w, cv_c, t_w, t_c) in enumerate([(0.9, 0.8, 0.9, 0.8), (0.8, 0.9, 0.7, 0.9), (0.85, 0.85, 0.8, 0.8)]):
+        rows += [{**_row(f"d{i}", "warm", 60, t_w, 59.0), "cv_ensemble": cv_w, "trials": 100},
+                 {**_row(f"d{i}", "cold", 60, t_c, 59.0), "cv_ensemble": cv_c, "trials": 90}]
+    rows.append({**_row("d3", "warm", 60, 0.9, 59.0), "cv_ensemble": 0.9, "trials": 80})  # no cold run: left out
+    line = warm_vs_cold(score_failures(pd.DataFrame(rows)), 60)
+    assert line.startswith("Warm start against cold start at 60 s (3 runs): median trials 100 warm, 90 cold")
+    assert "warm - cold +0.0000 (warm higher/equal/lower 1/1/1)" in line
+    assert f"test balanced accuracy warm - cold {(0.1 - 0.2) / 3:+.4f} (1/1/1)" in line
+    assert f"correlation of the two differences {np.corrcoef([0.1, -0.1, 0], [0.1, -0.2, 0])[0, 1]:+.2f}." in line
+    assert warm_vs_cold(score_failures(pd.DataFrame(rows)), 10) == ""

@@ -12,6 +12,8 @@ from metalab.tasks.losses import cross_entropy
 from metalab.algorithms.gradient.reptile import reptile_surrogate
 from metalab.algorithms.gradient.taml import entropy, entropy_reduction, theil_index
 from metalab.errors import ConfigError
+from metalab.training.config import TrainConfig
+from metalab.training.loop import make_optimizer
 from metalab.tasks.episode import Episode
 
 TINY = {"backbone": "mlp", "in_channels": 2, "hidden": 3, "outputs": 3, "inner_lr": 0.5, "inner_steps": 2,
@@ -153,6 +155,20 @@ def test_reptile_surrogate_gradient_is_theta_minus_phi():
     theta = {"w": torch.tensor([1.0, 2.0], requires_grad=True)}
     reptile_surrogate(theta, [{"w": torch.tensor([0.0, 0.0])}, {"w": torch.tensor([2.0, 0.0])}]).backward()
     assert torch.equal(theta["w"].grad, torch.tensor([0.0, 2.0]))  # theta - mean(phi) = [1-1, 2-0]
+
+
+def test_reptile_with_sgd_at_lr_one_moves_theta_to_the_mean_adapted_weights():
+    """``--optimizer sgd --lr 1`` is Nichol et al.'s Algorithm 2 with eps = 1: theta <- mean_i phi_i."""
+    learner, batch = tiny("reptile", inner_on_queries=False), tiny_batch()
+    phis = [learner.fast_weights(batch.support_x[t], batch.support_y[t], steps=learner.config.inner_steps, outer=False)
+            for t in range(batch.tasks)]
+    expected = {k: torch.stack([phi[k].detach() for phi in phis]).mean(0) for k in phis[0]}
+    optimizer = make_optimizer(TrainConfig(steps=1, optimizer="sgd", lr=1.0), learner.parameters())
+    optimizer.zero_grad()
+    learner.meta_loss(batch).loss.backward()
+    optimizer.step()
+    for k, theta in learner.model.named_parameters():
+        assert torch.allclose(theta, expected[k])
 
 
 def test_reptile_inner_on_queries_steps_on_support_and_queries_together():
