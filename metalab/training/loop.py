@@ -36,6 +36,8 @@ from metalab.training.metrics import MetricsLog, plot_curve
 _CALIBRATION_STEPS = 10  # steps timed before a --budget becomes a step count
 _REESTIMATE_EVERY = 20  # steps between re-estimates of a --budget's step count from the recent pace
 _LOG_EVERY = 50  # steps between training-loss records
+_VAL_EVERY = 500  # steps between validations when the config does not say
+_VAL_SHARE = 0.1  # with a budget and no val_every: validations take at most this share of the time
 
 
 @dataclasses.dataclass
@@ -144,6 +146,7 @@ class _Run:
         self.best_step = -1
         self.elapsed = 0.0
         self.validation_seconds = 0.0
+        self.val_every = config.val_every or _VAL_EVERY  # a budget run without val_every sets it from its pace
 
     def state(self, optimizer: torch.optim.Optimizer, stream: TaskStream) -> dict[str, Any]:
         """The checkpoint; a collective call (every rank's task stream is gathered)."""
@@ -160,6 +163,7 @@ class _Run:
             "step": self.step,
             "total_steps": self.total,
             "elapsed": self.elapsed,
+            "val_every": self.val_every,
             "best": {"step": self.best_step, "val": dataclasses.asdict(self.best_val) if self.best_val else None},
         }
 
@@ -173,6 +177,7 @@ class _Run:
         optimizer.load_state_dict(state["optimizer"])
         stream.load_state_dict(state["streams"][self.ranks.rank])
         self.step, self.total, self.elapsed = state["step"], state["total_steps"], state["elapsed"]
+        self.val_every = state.get("val_every", self.val_every)  # absent before budget-paced validation
         self.best_step = state["best"]["step"]
         self.best_val = result_from_dict(state["best"]["val"]) if state["best"]["val"] else None
 
@@ -273,6 +278,7 @@ def train(
     pace_mark: tuple[float, int, float] | None = None  # (clock, step, validation seconds so far)
     validation_spent = 0.0
     first_step = run.step
+    resumed = run.step > 0
     learner.train()
     started = time.perf_counter() - run.elapsed
     if run.step == 0:
@@ -310,11 +316,13 @@ def train(
         if pace_mark and run.step == pace_mark[1] + (_CALIBRATION_STEPS if run.total is None else _REESTIMATE_EVERY):
             now = time.perf_counter()
             per_step = (now - pace_mark[0] - (validation_spent - pace_mark[2])) / (run.step - pace_mark[1])
+            if config.val_every is None and run.total is None and not resumed:  # first estimate of a new run
+                run.val_every = distributed.from_main(_validation_interval(run.validation_seconds, per_step), ranks)
             run.total = distributed.from_main(_steps_within_budget(config, run, per_step, now - started), ranks)
             pace_mark = (now, run.step, validation_spent)
             bar.total = run.total
             bar.refresh()
-        validating = run.step % config.val_every == 0 or run.step == run.total
+        validating = run.step % run.val_every == 0 or run.step == run.total
         saving = not validating and config.checkpoint_every is not None and run.step % config.checkpoint_every == 0
         if main and (run.step % _LOG_EVERY == 0 or validating or saving):  # flushed at checkpoints: resumed logs match
             loss, score = (sum(v) / len(v) for v in zip(*window))
@@ -340,7 +348,13 @@ def train(
 def _steps_within_budget(config: TrainConfig, run: _Run, per_step: float, elapsed: float) -> int:
     """Total steps that fit what is left of ``config.budget`` at the measured pace, validations
     included (at least one more step)."""
-    remaining = config.budget - elapsed
+    remaining = config.budget - elapsed - run.validation_seconds  # the last step validates too
     # s more steps cost s * per_step + (s / val_every) * one validation
-    extra = int(remaining / (per_step + run.validation_seconds / config.val_every))
+    extra = int(remaining / (per_step + run.validation_seconds / run.val_every))
     return run.step + max(1, extra)
+
+
+def _validation_interval(validation_seconds: float, per_step: float) -> int:
+    """Steps between validations of a budget run that does not state ``val_every``: 500, or
+    more where a validation (timed at step 0) costs over a tenth of 500 steps."""
+    return max(_VAL_EVERY, math.ceil(validation_seconds / (_VAL_SHARE * max(per_step, 1e-9))))

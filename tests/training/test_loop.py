@@ -147,6 +147,42 @@ def test_budget_tracks_wall_time_when_the_pace_slows(tmp_path, small_data, monke
     assert 180 < result.steps < 250
 
 
+@pytest.mark.parametrize("val_every", [None, 250])
+def test_a_budget_run_without_val_every_validates_less_often_when_validation_is_costly(
+        tmp_path, small_data, monkeypatch, val_every):
+    """A fake clock: a step takes 0.01 s and a validation 2 s, a fifth of a 10 s budget. Unstated,
+    validations are spaced to take at most a tenth of the time (2 s per 2,000 steps): only step 0
+    and the last step validate. A stated val_every is kept."""
+    import types
+    from metalab.training import loop
+
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    original_step, original_evaluate = ProtoNet.set_training_step, loop.evaluate
+
+    def timed_step(self, step):
+        clock.now += 0.01
+        original_step(self, step)
+
+    def timed_evaluate(*args, **kwargs):
+        clock.now += 2.0
+        return original_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(ProtoNet, "set_training_step", timed_step)
+    monkeypatch.setattr(loop, "evaluate", timed_evaluate)
+    result = train(config(tmp_path, steps=None, budget=10.0, val_every=val_every), progress=False, tasks=small_data)
+    log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    validated = [r["step"] for r in log if "val_accuracy" in r]
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    if val_every is None:
+        assert validated == [0, result.steps] and 1990 <= state["val_every"] <= 2010
+        assert 560 < result.steps <= 600  # (10 - 2 - 2) s of 0.01 s steps
+    else:
+        assert validated == list(range(0, result.steps, 250)) + [result.steps] and state["val_every"] == 250
+        assert result.steps < 400  # a validation every 250 steps is 0.8 s per 100 steps more
+    assert abs(result.elapsed + 2.0 - 10.0) < 0.5, result.elapsed  # elapsed is read before the last validation
+
+
 def test_train_part_chooses_the_classes_trained_on_and_validation_stays_on_val(tmp_path, small_data, monkeypatch):
     loaded = []
 
