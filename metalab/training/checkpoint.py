@@ -19,7 +19,7 @@ import torch
 from metalab.errors import CheckpointError
 
 FORMAT = "metalab-checkpoint"
-VERSION = 4
+VERSION = 5
 REQUIRED = ("algorithm", "learner_config", "preprocess", "model", "config")
 _GRADIENT_LEARNERS = ("maml", "fomaml", "anil", "metasgd", "reptile", "taml")
 
@@ -34,7 +34,8 @@ def upgrade(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pin_learner_defaults(state: dict[str, Any]) -> dict[str, Any]:
-    """Versions 3 (MAML, TAML, first-order MAML) and 4 (Meta-SGD) gave learners measured
+    """Versions 3 (MAML, TAML, first-order MAML), 4 (Meta-SGD) and 5 (first-order MAML's
+    evaluation steps) gave learners measured
     hyperparameter defaults per task family (:data:`metalab.training.defaults.LEARNER_MEASURED`):
     an older run's stored training options state the values it ran with, so resuming it builds
     the same learner."""

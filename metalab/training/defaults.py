@@ -45,8 +45,9 @@ LEARNER_MEASURED: dict[str, dict[str, Any]] = {
     "maml": {"learned_lrs": True},
     "taml": {"learned_lrs": True},
     # First-order MAML: 3 inner steps and LSLR (94.77 validation, against 89.10 with LSLR and
-    # one step, 90.19 with three steps and fixed rates, all at Adam 3e-3).
-    "fomaml": {"learned_lrs": True, "inner_steps": 3},
+    # one step, 90.19 with three steps and fixed rates, all at Adam 3e-3), and 20 steps when
+    # adapting outside training (94.92 against 94.77 with 10, on the same trained model).
+    "fomaml": {"learned_lrs": True, "inner_steps": 3, "eval_inner_steps": 20},
     # Meta-SGD: its per-entry inner rates start at 0.1 instead of MAML's step size 0.4 (Li et
     # al. draw them at random in a small range): 96.46 validation accuracy in three minutes,
     # against 95.43, 96.02, 94.89 and 93.96 with 0.05, 0.2, 0.4 and 0.6.

@@ -61,3 +61,16 @@ def test_a_version_3_meta_sgd_run_keeps_the_rates_starting_value_it_ran_with():
     assert upgraded["version"] == VERSION and upgraded["config"]["learner"] == {"inner_lr": 0.4}
     assert TrainConfig.from_dict(upgraded["config"]) == ran
     assert TrainConfig.from_dict(stored).learner != {"inner_lr": 0.4}  # without the upgrade: today's default
+
+
+def test_a_version_4_first_order_maml_run_keeps_the_evaluation_steps_it_ran_with():
+    ran = TrainConfig(algorithm="fomaml", dataset="omniglot", steps=1,
+                      learner={"learned_lrs": True, "inner_steps": 3, "eval_inner_steps": 10})
+    stored = ran.to_dict()
+    stored["learner"] = {"learned_lrs": True, "inner_steps": 3}  # version 4 stored its measured values then
+    state = {"version": 4, "algorithm": "fomaml", "config": stored,
+             "learner_config": {"learned_lrs": True, "inner_steps": 3, "eval_inner_steps": 10}}
+    upgraded = upgrade(state)
+    assert upgraded["version"] == VERSION and upgraded["config"]["learner"]["eval_inner_steps"] == 10
+    assert TrainConfig.from_dict(upgraded["config"]) == ran
+    assert TrainConfig.from_dict(stored).learner["eval_inner_steps"] == 20  # without the upgrade: today's default
