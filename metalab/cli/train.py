@@ -44,7 +44,7 @@ _OPTIONS = (
     ("--lr", "lr", float, "learning rate"),
     ("--schedule", "schedule", str, "cosine, step (halve every --lr-step) or constant"),
     ("--lr-step", "lr_step", int, "steps between halvings with --schedule step"),
-    ("--val-every", "val_every", int, "steps between validations (default 500; with --budget, as often as keeps validating under a tenth of the time, at most every 500 steps)"),
+    ("--val-every", "val_every", int, "steps between validations (default 500; with --budget, 500 or more, so that validating between the first and last validations takes about a tenth of the time)"),
     ("--val-episodes", "val_episodes", int, "fixed validation episodes"),
     ("--checkpoint-every", "checkpoint_every", int, "also write last.pt every N steps between validations"),
     ("--val-ways", "val_ways", int, "ways of validation tasks (default: --ways)"),

@@ -67,9 +67,10 @@ class TrainConfig:
         val_every, val_episodes, val_ways, val_shots, val_queries: periodic validation on fixed
             episodes of the split's validation part (ways/shots default to the training ones).
             ``val_every`` None: every 500 steps; with a ``budget``, which validations share,
-            every 500 steps or less often, so that validating takes at most a tenth of the
-            pace measured on the first steps (a 3-minute Omniglot run otherwise spent a
-            quarter to two fifths of its budget validating).
+            every 500 steps or less often, so that a validation (timed at step 0) costs at
+            most a tenth of the training time between two (at the pace of the first steps; a
+            3-minute Omniglot run otherwise spent a quarter to two fifths of its budget
+            validating). The validations at step 0 and at the end always run.
         checkpoint_every: also write ``last.pt`` every this many steps between validations
             (None: only at validations), so a long run killed between validations loses at
             most this many steps; resuming from it equals the uninterrupted run.
