@@ -200,8 +200,8 @@ def plot(report: dict, path: Path) -> None:
     ax.axvline(report["horizons"][0], color="gray", ls=":", lw=1)
     what = TITLES.get(report.get("dataset", "quadratic"), ("mean objective", report.get("dataset")))
     variant = "" if report.get("dataset", "quadratic") == "quadratic" else f" ({report['optimizee']}, {report['hidden']} hidden)"
-    ax.set(yscale="log", xlabel="optimizee step", ylabel=what[0],
-           title=f"{what[1]}{variant}, {report['problems']} held-out problems")
+    ax.set(yscale="log", xlabel="optimizee step", ylabel=what[0])
+    ax.set_title(f"{what[1]}{variant}, {report['problems']} held-out problems", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

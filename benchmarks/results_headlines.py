@@ -80,6 +80,16 @@ def _other_entries() -> list[dict[str, Any]]:
                 "function": "l2o_final", "args": {"file": "results/l2o/digits/curves.json",
                                                   "optimizer": optimizer, "steps": steps},
                 "decimals": 5})
+    for optimizer in optimizers:
+        for steps in (100, 200):
+            entries.append({
+                "id": f"l2o/omniglot/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
+                "experiment": "l2o/omniglot",
+                "what": f"{optimizer}: mean training cross-entropy after {steps} steps, 300 held-out MLP problems "
+                        "of 10 unseen Omniglot characters at 28x28 (every optimizer on the same minibatches of 128)",
+                "function": "l2o_final", "args": {"file": "results/l2o/omniglot/curves.json",
+                                                  "optimizer": optimizer, "steps": steps},
+                "decimals": 5})
     for folder, lstm in (("completed_run", "the completed 200-iteration meta-training"),
                          ("last_checkpoint", "iteration 125 of the stopped meta-training")):
         for optimizer in ("learned (LSTM)", "Adam"):
