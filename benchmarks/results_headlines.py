@@ -61,35 +61,24 @@ def _sinusoid_entries() -> list[dict[str, Any]]:
 
 def _other_entries() -> list[dict[str, Any]]:
     entries = []
-    for optimizer in ("learned (LSTM)", "Adam", "NAG", "RMSprop", "SGD"):
-        for steps in (100, 200):
-            entries.append({
-                "id": f"l2o/quadratics/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
-                "experiment": "l2o/quadratics",
-                "what": f"{optimizer}: mean objective after {steps} steps, 600 held-out 10-d quadratics",
-                "function": "l2o_final", "args": {"file": "results/l2o/quadratics/curves.json",
-                                                  "optimizer": optimizer, "steps": steps},
-                "decimals": 3})
     optimizers = ("learned (LSTM)", "Adam", "NAG", "RMSprop", "SGD")
-    for optimizer in optimizers:
-        for steps in (100, 200):
-            entries.append({
-                "id": f"l2o/digits/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o", "experiment": "l2o/digits",
-                "what": f"{optimizer}: mean training cross-entropy after {steps} steps, 300 held-out 8x8-digits "
-                        "MLP problems (every optimizer on the same minibatches of 128)",
-                "function": "l2o_final", "args": {"file": "results/l2o/digits/curves.json",
-                                                  "optimizer": optimizer, "steps": steps},
-                "decimals": 5})
-    for optimizer in optimizers:
-        for steps in (100, 200):
-            entries.append({
-                "id": f"l2o/omniglot/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
-                "experiment": "l2o/omniglot",
-                "what": f"{optimizer}: mean training cross-entropy after {steps} steps, 300 held-out MLP problems "
-                        "of 10 unseen Omniglot characters at 28x28 (every optimizer on the same minibatches of 128)",
-                "function": "l2o_final", "args": {"file": "results/l2o/omniglot/curves.json",
-                                                  "optimizer": optimizer, "steps": steps},
-                "decimals": 5})
+    benchmarks = (  # experiment, what its figure is after "after N steps, ", decimals
+        ("quadratics", "mean objective", "600 held-out 10-d quadratics", 3),
+        ("digits", "mean training cross-entropy", "300 held-out 8x8-digits MLP problems "
+         "(every optimizer on the same minibatches of 128)", 5),
+        ("omniglot", "mean training cross-entropy", "300 held-out MLP problems of 10 unseen Omniglot "
+         "characters at 28x28 (every optimizer on the same minibatches of 128)", 5),
+    )
+    for experiment, measure, problems, decimals in benchmarks:
+        for optimizer in optimizers:
+            for steps in (100, 200):
+                entries.append({
+                    "id": f"l2o/{experiment}/{optimizer.split(' ')[0].lower()}/{steps}", "area": "l2o",
+                    "experiment": f"l2o/{experiment}",
+                    "what": f"{optimizer}: {measure} after {steps} steps, {problems}",
+                    "function": "l2o_final", "args": {"file": f"results/l2o/{experiment}/curves.json",
+                                                      "optimizer": optimizer, "steps": steps},
+                    "decimals": decimals})
     for folder, lstm in (("completed_run", "the completed 200-iteration meta-training"),
                          ("last_checkpoint", "iteration 125 of the stopped meta-training")):
         for optimizer in ("learned (LSTM)", "Adam"):
