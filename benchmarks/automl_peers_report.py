@@ -13,7 +13,8 @@ no budget, is ranked at each budget):
   reference against each other system, Holm-corrected over those comparisons (Holm 1979);
 - the 95th percentile of wall time / budget and the failure rate, per system;
 - metalab warm-started against cold-started: trials, cross-validated and test differences
-  (where the warm start's edge goes as the budget grows);
+  (where the warm start's edge goes as the budget grows), and how much of the difference in
+  normalised balanced error comes from near ties (all systems within 0.01);
 - with a KEEL folder (``--keel-root`` or ``$METALAB_KEEL``), the same tables per kind of
   dataset in its manifest (balanced, imbalanced).
 
@@ -187,6 +188,29 @@ def warm_vs_cold(rows: pd.DataFrame, budget: float) -> str:
             f"{'n/a' if np.isnan(corr) else f'{corr:+.2f}'}.")
 
 
+def near_ties(rows: pd.DataFrame, budget: float, span: float = 0.01) -> str:
+    """How much of metalab's warm - cold normalised balanced error at ``budget`` comes from
+    near ties: datasets where all systems' balanced accuracies lie within ``span``. There the
+    normalisation stretches a difference of a few thousandths to the whole 0-1 range, so the
+    mean is also given over the other datasets."""
+    table = ranks(rows)
+    part = table[table["budget"] == budget]
+    wide = part.pivot(index="dataset", columns="method", values="score")
+    if "warm" not in wide or "cold" not in wide:
+        return ""
+    wide = wide[[s for s in SYSTEMS if s in wide.columns]]
+    nber = normalised_balanced_error(wide)
+    close = (wide.max(axis=1) - wide.min(axis=1)) < span
+    diff = nber["warm"] - nber["cold"]
+    rest = nber[~close]
+    return (f"Near ties at {budget:g} s: on {int(close.sum())} of {len(wide)} datasets all systems lie "
+            f"within {span:g} balanced accuracy; there warm - cold normalised balanced error sums to "
+            f"{diff[close].sum():+.2f} (balanced accuracy warm - cold "
+            f"{(wide['warm'] - wide['cold'])[close].mean():+.4f}), against {diff[~close].sum():+.2f} on "
+            f"the other {len(rest)}, where the mean normalised balanced error is {rest['warm'].mean():.3f} "
+            f"warm and {rest['cold'].mean():.3f} cold.")
+
+
 def plot_wall(rows: pd.DataFrame, path: str) -> None:
     """Wall time / budget of every run, per system and budget (one dot per run)."""
     import matplotlib
@@ -276,6 +300,7 @@ def command_report(args: argparse.Namespace) -> int:
         if line:
             sections.append("\n" + line)
     sections += ["\n" + line for line in (warm_vs_cold(rows, budget) for budget in budgets) if line]
+    sections += ["\n" + line for line in (near_ties(rows, budget) for budget in budgets) if line]
     text = "\n".join(sections) + "\n"
     print(text)
     if args.md:

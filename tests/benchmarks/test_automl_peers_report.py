@@ -20,6 +20,7 @@ from automl_peers_report import (  # noqa: E402
     friedman,
     holm,
     main,
+    near_ties,
     normalised_balanced_error,
     score_failures,
     timing,
@@ -119,3 +120,14 @@ def test_warm_vs_cold_reports_trials_and_the_cross_validated_and_test_difference
     assert f"test balanced accuracy warm - cold {(0.1 - 0.2) / 3:+.4f} (1/1/1)" in line
     assert f"correlation of the two differences {np.corrcoef([0.1, -0.1, 0], [0.1, -0.2, 0])[0, 1]:+.2f}." in line
     assert warm_vs_cold(score_failures(pd.DataFrame(rows)), 10) == ""
+
+
+def test_near_ties_separate_datasets_where_all_systems_lie_within_0_01_from_the_rest():
+    scores = {"tie": {"warm": 0.995, "cold": 1.0, "flaml": 0.999},   # warm 1.0, cold 0.0 after normalising
+              "far": {"warm": 0.9, "cold": 0.8, "flaml": 0.7}}       # warm 0.0, cold 0.5
+    rows = [_row(d, m, 60, v, 59.0) for d, by in scores.items() for m, v in by.items()]
+    line = near_ties(score_failures(pd.DataFrame(rows)), 60)
+    assert line.startswith("Near ties at 60 s: on 1 of 2 datasets all systems lie within 0.01")
+    assert "sums to +1.00 (balanced accuracy warm - cold -0.0050), against -0.50 on the other 1" in line
+    assert line.endswith("normalised balanced error is 0.000 warm and 0.500 cold.")
+    assert near_ties(score_failures(pd.DataFrame([r for r in rows if r["method"] != "cold"])), 60) == ""
