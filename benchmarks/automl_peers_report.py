@@ -112,13 +112,19 @@ def _p(value: float) -> str:
     return "n/a" if np.isnan(value) else f"{value:.2g}" if value < 0.01 else f"{value:.3f}"
 
 
-def budget_table(rows: pd.DataFrame, budget: float, reference: str = "warm", subset: str = "") -> str:
-    """The markdown section of one budget (``subset`` names a part of the datasets in its title)."""
+def _at_budget(rows: pd.DataFrame, budget: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ranked rows at ``budget`` and their scores as a table: dataset x system, in
+    :data:`SYSTEMS` order."""
     table = ranks(rows)
     part = table[table["budget"] == budget]
     wide = part.pivot(index="dataset", columns="method", values="score")
-    systems = [s for s in SYSTEMS if s in wide.columns]
-    wide = wide[systems]
+    return part, wide[[s for s in SYSTEMS if s in wide.columns]]
+
+
+def budget_table(rows: pd.DataFrame, budget: float, reference: str = "warm", subset: str = "") -> str:
+    """The markdown section of one budget (``subset`` names a part of the datasets in its title)."""
+    part, wide = _at_budget(rows, budget)
+    systems = list(wide.columns)
     summary = method_summary(part)
     nber = normalised_balanced_error(wide).mean()
     versus = comparisons(wide, reference) if reference in systems else pd.DataFrame()
@@ -193,12 +199,9 @@ def near_ties(rows: pd.DataFrame, budget: float, span: float = 0.01) -> str:
     near ties: datasets where all systems' balanced accuracies lie within ``span``. There the
     normalisation stretches a difference of a few thousandths to the whole 0-1 range, so the
     mean is also given over the other datasets."""
-    table = ranks(rows)
-    part = table[table["budget"] == budget]
-    wide = part.pivot(index="dataset", columns="method", values="score")
+    wide = _at_budget(rows, budget)[1]
     if "warm" not in wide or "cold" not in wide:
         return ""
-    wide = wide[[s for s in SYSTEMS if s in wide.columns]]
     nber = normalised_balanced_error(wide)
     close = (wide.max(axis=1) - wide.min(axis=1)) < span
     diff = nber["warm"] - nber["cold"]
